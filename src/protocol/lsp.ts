@@ -1,0 +1,135 @@
+// Custom LSP methods between the extension (src/extension.ts, src/kernel/,
+// src/views/, through src/client/) and the pool server (src/server/). Both sides
+// import this file and nothing else for names and payloads, the way
+// rust-analyzer's lsp_ext.ts mirrors its server. Add here first, then implement.
+//
+// Sessions are keyed by notebook URI (string form of vscode.Uri). Outputs of a
+// running cell are pushed as `pyctx/output` notifications tagged with the
+// executionId the client chose; the `pyctx/execute` reply comes after the last
+// output notification of that execution.
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+
+// ---- shared shapes --------------------------------------------------------
+
+export type MimeBundle = Record<string, unknown>;
+export type AffinityMode = 'strict_queue' | 'strict_fail_fast' | 'hint';
+
+/** initializationOptions of the LanguageClient; a settings change restarts the server. */
+export interface ServerOptions {
+  python?: string;               // interpreter path or command; default python3, then python
+  poolSize?: number;             // `size`, default 4
+  warm?: number;                 // warm idle workers, default 1
+  preload?: string[];            // modules imported into warm workers
+  affinity?: AffinityMode;
+  refTtlSeconds?: number | null;
+  maxRefsPerSession?: number;
+  outputMaxBytes?: number;       // per-cell text output cap, default 4 MiB
+  streamCoalesceMs?: number;     // default 16
+}
+
+export interface PoolStatsPayload {
+  numWorkers: number;
+  availableWorkers: number;
+  checkedOut: number;
+  pendingRequests: number;
+  workers: { pid: number; state: string; owner: string | null; rssBytes: number; startedAt: number }[];
+  python: string;                // resolved interpreter executable
+  pythonVersion?: string;
+  codec?: string;
+}
+
+export type SessionState = 'idle' | 'running' | 'crashed';
+
+export interface SessionInfo {
+  notebookUri: string;
+  sessionId: string;
+  pid: number;
+  state: SessionState;
+  rssBytes: number;
+  boundAt: number;               // ms since epoch
+  executionCount: number;
+}
+
+export interface RefInfoPayload {
+  id: string;
+  sessionId: string;
+  kind: 'ref' | 'variable' | 'result';
+  name?: string;
+  typeName: string;
+  pythonModule: string;
+  sizeBytes: number;
+  repr: string;
+  createdAt: number;             // ms since epoch
+  lastAccess: number;            // ms since epoch
+  executionCount?: number;
+}
+
+// ---- requests: client -> server -------------------------------------------
+
+export interface NotebookParams { notebookUri: string }
+export interface BindParams extends NotebookParams { cwd?: string }
+export interface BindResult { sessionId: string; pid: number; fresh: boolean }
+export const bind = new RequestType<BindParams, BindResult, void>('pyctx/bind');
+
+export interface UnbindResult { unbound: boolean }
+export const unbind = new RequestType<NotebookParams, UnbindResult, void>('pyctx/unbind');
+
+export interface ExecuteParams extends NotebookParams {
+  executionId: string;           // chosen by the client, echoed in pyctx/output
+  code: string;
+  cellIndex?: number;
+  cwd?: string;                  // notebook folder: cwd and sys.path[0] on first bind
+}
+export interface ExecuteResult {
+  status: 'ok' | 'error' | 'aborted';   // aborted: worker crashed / restarted mid-cell
+  executionCount: number;
+  result?: { data: MimeBundle; metadata: Record<string, unknown> };
+  error?: { ename: string; evalue: string; traceback: string[] };
+  truncated?: boolean;           // output cap hit
+  crash?: { exitCode: number | null; signal: string | null; message: string };
+}
+export const execute = new RequestType<ExecuteParams, ExecuteResult, void>('pyctx/execute');
+
+export const interrupt = new RequestType<NotebookParams, { interrupted: boolean }, void>('pyctx/interrupt');
+export const restart = new RequestType<NotebookParams, BindResult, void>('pyctx/restart');
+export const stats = new RequestType0<PoolStatsPayload, void>('pyctx/stats');
+export const sessions = new RequestType0<SessionInfo[], void>('pyctx/sessions');
+
+export interface RefsParams { sessionId: string; offset?: number; limit?: number }
+export interface RefsResult { total: number; refs: RefInfoPayload[] }   // sorted by size, largest first
+export const refs = new RequestType<RefsParams, RefsResult, void>('pyctx/refs');
+
+export interface ReleaseRefParams { sessionId: string; refId: string }
+export const releaseRef = new RequestType<ReleaseRefParams, { released: boolean }, void>('pyctx/releaseRef');
+export const releaseSession = new RequestType<{ sessionId: string }, { count: number }, void>('pyctx/releaseSession');
+
+// ---- requests: server -> client -------------------------------------------
+
+export interface InputRequestParams { notebookUri: string; executionId: string; prompt: string; password: boolean }
+export interface InputReply { value?: string; cancelled?: boolean }
+export const inputRequest = new RequestType<InputRequestParams, InputReply, void>('pyctx/inputRequest');
+
+// ---- notifications: server -> client --------------------------------------
+
+export type OutputPayload =
+  | { executionId: string; kind: 'stream'; name: 'stdout' | 'stderr'; text: string }
+  | { executionId: string; kind: 'display'; data: MimeBundle; metadata: Record<string, unknown>; displayId?: string }
+  | { executionId: string; kind: 'update_display'; data: MimeBundle; metadata: Record<string, unknown>; displayId: string }
+  | { executionId: string; kind: 'clear_output'; wait: boolean }
+  | { executionId: string; kind: 'truncated'; limitBytes: number };
+export const output = new NotificationType<OutputPayload>('pyctx/output');
+
+export const statsChanged = new NotificationType<PoolStatsPayload & { sessions: SessionInfo[] }>('pyctx/statsChanged');
+export const refsChanged = new NotificationType<{ sessionId: string; notebookUri?: string }>('pyctx/refsChanged');
+
+export interface SessionLostParams {
+  notebookUri: string;
+  reason: 'crashed' | 'restarted' | 'unbound';
+  exitCode: number | null;
+  signal: string | null;
+  message: string;
+}
+export const sessionLost = new NotificationType<SessionLostParams>('pyctx/sessionLost');
+
+export interface ServerStatusParams { state: 'starting' | 'ready' | 'error'; message?: string; python?: string; tried?: string[] }
+export const serverStatus = new NotificationType<ServerStatusParams>('pyctx/serverStatus');
