@@ -11,6 +11,8 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserv
 
 // ---- shared shapes --------------------------------------------------------
 
+/** Jupyter-style mime bundle. Binary types (image/png, image/jpeg, ...) travel as
+ *  base64 strings, as in .ipynb files: JSON-RPC carries no raw bytes. */
 export type MimeBundle = Record<string, unknown>;
 export type AffinityMode = 'strict_queue' | 'strict_fail_fast' | 'hint';
 
@@ -63,6 +65,14 @@ export interface RefInfoPayload {
   lastAccess: number;            // ms since epoch
   executionCount?: number;
 }
+
+/** Every pyctx/* request fails with a ResponseError of code PYCTX_ERROR whose
+ *  `data` says what went wrong in a stable string: `no_python` (no usable
+ *  interpreter; message says which were tried and how to set `pyctx.python`),
+ *  `not_bound`, `bad_request`, or a pool PyCtxError code passed through
+ *  (`no_workers_available`, `worker_crashed`, `timeout`, `pool_saturated`, ...). */
+export const PYCTX_ERROR = -32050;
+export interface PyctxErrorData { code: string }
 
 // ---- requests: client -> server -------------------------------------------
 

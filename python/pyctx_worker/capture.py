@@ -1,0 +1,146 @@
+"""Capture of fds 1 and 2 as `stream` events.
+
+Fds 1 and 2 become the write ends of pipes, so print, os.write(1, ...), C code and
+child processes all land here. One daemon thread waits for data, lets ~5 ms of
+output accumulate (or up to _BATCH bytes), then reads everything available and
+sends it as few `stream` events as possible. At the end of a request the main
+thread calls drain(), which reads what is left synchronously so every stream
+event of a request goes out before its reply. The pipe reads and the emission
+happen under one lock, so output order within a pipe is exact.
+"""
+
+import codecs
+import fcntl
+import io
+import os
+import select
+import signal
+import sys
+import threading
+import time
+
+from .protocol import Event
+
+_BATCH = 64 * 1024
+_DELAY = 0.005
+_F_SETPIPE_SZ = 1031
+
+
+class Capture:
+    def __init__(self, send, max_frame_bytes):
+        self.send = send            # FrameWriter.send
+        # characters per stream event, so even 4-byte utf-8 text fits in one frame
+        self.max_chars = max(256, (max_frame_bytes - 256) // 4)
+        self.lock = threading.Lock()
+        self.request_id = None      # most recent main-channel request: owner of output
+        self.pending = []           # [name, [str...]] segments in arrival order
+        self.pending_size = 0
+        self.fds = {}
+        self.decoders = {}
+        self.poller = select.poll()        # the batching thread's
+        self.drain_poller = select.poll()  # the main thread's (a poll object is single-user)
+
+    def install(self):
+        """Point fds 1/2 at capture pipes and rebuild sys.stdout/sys.stderr on them."""
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            r, w = os.pipe()
+            try:
+                fcntl.fcntl(w, _F_SETPIPE_SZ, 1 << 20)
+            except OSError:
+                pass
+            os.dup2(w, fd)
+            os.close(w)
+            os.set_blocking(r, False)
+            self.fds[r] = name
+            self.decoders[r] = codecs.getincrementaldecoder("utf-8")("replace")
+            self.poller.register(r, select.POLLIN)
+            self.drain_poller.register(r, select.POLLIN)
+        # Line-buffered text streams on the new fds: print() reaches the pipe at
+        # each newline, so it stays ordered with os.write(1) and subprocess output.
+        for fd, attr in ((1, "stdout"), (2, "stderr")):
+            stream = io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
+                                      errors="backslashreplace", line_buffering=True)
+            setattr(sys, attr, stream)
+            setattr(sys, "__%s__" % attr, stream)
+        t = threading.Thread(target=self._run, name="pyctx-capture", daemon=True)
+        t.start()
+
+    # -- reading (caller holds self.lock)
+
+    def _read_available(self):
+        got = 0
+        for fd in self.fds:
+            while True:
+                try:
+                    chunk = os.read(fd, 1 << 20)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                got += len(chunk)
+                self._append(fd, chunk)
+                if got >= (4 << 20):
+                    return
+
+    def _append(self, fd, chunk):
+        name = self.fds[fd]
+        text = self.decoders[fd].decode(chunk)
+        if not text:
+            return
+        if self.pending and self.pending[-1][0] == name:
+            self.pending[-1][1].append(text)
+        else:
+            self.pending.append([name, [text]])
+        self.pending_size += len(chunk)
+
+    def _emit(self):
+        rid = self.request_id
+        if not self.pending or rid is None:
+            return  # before the first request output waits for an owner
+        segments, self.pending, self.pending_size = self.pending, [], 0
+        send = self.send
+        step = self.max_chars
+        for name, parts in segments:
+            text = "".join(parts)
+            for i in range(0, len(text), step):
+                send({"id": rid, "event": Event.STREAM, "name": name, "text": text[i:i + step]})
+
+    # -- the batching thread
+
+    def _run(self):
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        except (AttributeError, ValueError, OSError):
+            pass
+        poll = self.poller.poll
+        while True:
+            try:
+                ready = poll()
+            except InterruptedError:
+                continue
+            if not ready:
+                continue
+            time.sleep(_DELAY)  # let a burst of small writes become one event
+            with self.lock:
+                self._read_available()
+                self._emit()
+
+    # -- request end (main thread)
+
+    def drain(self):
+        """Send everything written so far to fds 1/2 (and Python's buffers)."""
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+        with self.lock:
+            if self.drain_poller.poll(0):
+                self._read_available()
+            if self.pending:
+                self._emit()

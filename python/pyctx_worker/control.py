@@ -1,0 +1,62 @@
+"""Control channel: a daemon thread serving CONTROL_OPS on fd 3 while cells run.
+
+Same framing as the main channel, its own writer (and lock). Handlers read
+shared state: the ref registry has its own lock, the namespace is read through
+snapshots (list(dict.items()) is atomic under the GIL). SIGINT is blocked in
+this thread so the kernel delivers it to the main thread.
+"""
+
+import signal
+import threading
+
+from .framing import ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge, FrameWriter
+from .protocol import CONTROL_OPS, ErrorCode
+from .refs import RefError
+
+
+def _serve(worker, fd):
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (AttributeError, ValueError, OSError):
+        pass
+    reader = FrameReader(fd, worker.max_bytes)
+    writer = FrameWriter(fd, worker.max_bytes)
+    while True:
+        try:
+            req = reader.read()
+        except FrameTooLarge as e:
+            writer.send({"id": None, "ok": False, "error": {
+                "code": ErrorCode.FRAME_TOO_LARGE, "message": str(e)}})
+            continue
+        except FrameDecodeError as e:
+            writer.send({"id": None, "ok": False, "error": {
+                "code": ErrorCode.PROTOCOL_ERROR, "message": "undecodable frame: %s" % e}})
+            continue
+        except (ChannelClosed, OSError):
+            return
+        if type(req) is not dict:
+            writer.send({"id": None, "ok": False, "error": {
+                "code": ErrorCode.PROTOCOL_ERROR, "message": "a request must be a map"}})
+            continue
+        rid = req.get("id")
+        op = req.get("op")
+        if op not in CONTROL_OPS:
+            writer.send({"id": rid, "ok": False, "error": {
+                "code": ErrorCode.PROTOCOL_ERROR,
+                "message": "op %r is not served on the control channel" % (op,)}})
+            continue
+        try:
+            reply = {"id": rid, "ok": True, "value": worker.handlers[op](req)}
+        except RefError as e:
+            reply = {"id": rid, "ok": False, "error": e.wire()}
+        except Exception as e:
+            reply = {"id": rid, "ok": False, "error": {
+                "code": ErrorCode.PYTHON_ERROR, "message": "%s: %s" % (type(e).__name__, e),
+                "ename": type(e).__name__, "evalue": str(e), "traceback": []}}
+        writer.send(reply)
+
+
+def start(worker, fd):
+    t = threading.Thread(target=_serve, args=(worker, fd), name="pyctx-control", daemon=True)
+    t.start()
+    return t

@@ -1,0 +1,243 @@
+"""Rich display for cells: mime bundles, display(), update_display(), clear_output().
+
+Importable as `pyctx_worker.display` (and installed as builtins by the worker).
+format_bundle() turns an object into a Jupyter mime bundle from its _repr_*_
+methods; binary types (image/png, image/jpeg, application/pdf) are bytes, text
+types str. Events go through `_sink`, which the worker sets to a function that
+sends them for the running request after the pending stream output; outside a
+worker display() falls back to printing text/plain. Matplotlib figures are
+rendered by flush_figures() (plt.show() and cell end).
+"""
+
+import base64
+import io
+import json
+import uuid
+
+_sink = None  # set by the worker: callable(event_dict)
+
+_BINARY = {"image/png", "image/jpeg", "application/pdf"}
+_REPR_METHODS = (
+    ("_repr_html_", "text/html"),
+    ("_repr_markdown_", "text/markdown"),
+    ("_repr_svg_", "image/svg+xml"),
+    ("_repr_png_", "image/png"),
+    ("_repr_jpeg_", "image/jpeg"),
+    ("_repr_latex_", "text/latex"),
+    ("_repr_json_", "application/json"),
+    ("_repr_javascript_", "application/javascript"),
+    ("_repr_pdf_", "application/pdf"),
+)
+
+
+def _method(obj, name):
+    if isinstance(obj, type):
+        return None  # classes define _repr_*_ for their instances, not for themselves
+    try:
+        m = getattr(obj, name, None)
+    except Exception:
+        return None
+    return m if callable(m) else None
+
+
+def _norm_value(mime, value):
+    """Binary mime values as bytes, text ones as str, JSON as plain data."""
+    if mime in _BINARY:
+        if isinstance(value, str):
+            return base64.b64decode(value)
+        return bytes(value)
+    if mime == "application/json" or mime.endswith("+json"):
+        if isinstance(value, (str, bytes)):
+            return json.loads(value)
+        return json.loads(json.dumps(value, default=repr))
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    return value if isinstance(value, str) else str(value)
+
+
+def _put(data, metadata, mime, result):
+    if result is None:
+        return
+    md = None
+    if isinstance(result, tuple) and len(result) == 2:
+        result, md = result
+        if result is None:
+            return
+    try:
+        data[mime] = _norm_value(mime, result)
+    except Exception:
+        return
+    if md:
+        metadata[mime] = md
+
+
+def _figure_bundle(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    w, h = fig.get_size_inches()
+    return {"image/png": buf.getvalue(),
+            "text/plain": "<Figure size %gx%g with %d Axes>" % (w * fig.dpi, h * fig.dpi,
+                                                                 len(fig.axes))}
+
+
+def _is_figure(obj):
+    t = type(obj)
+    return t.__module__ == "matplotlib.figure" and t.__name__ == "Figure"
+
+
+def format_bundle(obj, include=None, exclude=None):
+    """(data, metadata) mime bundle for obj; text/plain is always present."""
+    data, metadata = {}, {}
+    if _is_figure(obj):
+        try:
+            data = _figure_bundle(obj)
+        except Exception:
+            data = {}
+    m = _method(obj, "_repr_mimebundle_")
+    if m is not None:
+        try:
+            r = m(include=include, exclude=exclude)
+        except TypeError:
+            try:
+                r = m()
+            except Exception:
+                r = None
+        except Exception:
+            r = None
+        if isinstance(r, tuple) and len(r) == 2:
+            r, md = r
+            if isinstance(md, dict):
+                metadata.update(md)
+        if isinstance(r, dict):
+            for mime, v in r.items():
+                _put(data, metadata, mime, v)
+    for name, mime in _REPR_METHODS:
+        if mime in data:
+            continue
+        m = _method(obj, name)
+        if m is None:
+            continue
+        try:
+            _put(data, metadata, mime, m())
+        except Exception:
+            continue
+    if "text/plain" not in data:
+        try:
+            data["text/plain"] = repr(obj)
+        except Exception as e:
+            data["text/plain"] = "<unrepresentable %s: %s>" % (type(obj).__name__, e)
+    if include:
+        data = {k: v for k, v in data.items() if k in include or k == "text/plain"}
+    if exclude:
+        data = {k: v for k, v in data.items() if k not in exclude}
+    return data, metadata
+
+
+def _send(event):
+    if _sink is None:
+        if event.get("event") in ("display", "update_display"):
+            print(event["data"].get("text/plain", ""))
+        return
+    _sink(event)
+
+
+class DisplayHandle:
+    """Handle on one display output; update() replaces it in place."""
+
+    def __init__(self, display_id=None):
+        self.display_id = display_id or uuid.uuid4().hex
+
+    def __repr__(self):
+        return "<DisplayHandle display_id=%s>" % self.display_id
+
+    def display(self, obj, **kwargs):
+        display(obj, display_id=self.display_id, **kwargs)
+
+    def update(self, obj, **kwargs):
+        update_display(obj, display_id=self.display_id, **kwargs)
+
+
+def display(*objs, include=None, exclude=None, metadata=None, transient=None,
+            display_id=None, raw=False, clear=False, **kwargs):
+    """Show objects as rich outputs of the running cell (Jupyter's display())."""
+    if clear:
+        clear_output(wait=True)
+    if display_id is True:
+        display_id = uuid.uuid4().hex
+    trans = dict(transient or {})
+    if display_id:
+        trans["display_id"] = display_id
+    for obj in objs:
+        if raw:
+            data, md = {k: _norm_value(k, v) for k, v in obj.items()}, {}
+        else:
+            data, md = format_bundle(obj, include, exclude)
+        if metadata:
+            md.update(metadata)
+        ev = {"event": "display", "data": data, "metadata": md}
+        if trans:
+            ev["transient"] = trans
+        _send(ev)
+    if display_id:
+        return DisplayHandle(display_id)
+    return None
+
+
+def update_display(obj, *, display_id, include=None, exclude=None, metadata=None,
+                   transient=None, raw=False, **kwargs):
+    """Replace the output shown under display_id."""
+    if raw:
+        data, md = {k: _norm_value(k, v) for k, v in obj.items()}, {}
+    else:
+        data, md = format_bundle(obj, include, exclude)
+    if metadata:
+        md.update(metadata)
+    trans = dict(transient or {})
+    trans["display_id"] = display_id
+    _send({"event": "update_display", "data": data, "metadata": md, "transient": trans})
+
+
+def clear_output(wait=False):
+    """Clear the running cell's outputs (wait=True: when the next output arrives)."""
+    _send({"event": "clear_output", "wait": bool(wait)})
+
+
+# ---------------------------------------------------------------- matplotlib
+
+def flush_figures():
+    """Send every open pyplot figure as image/png and close it."""
+    import sys
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return
+    try:
+        nums = plt.get_fignums()
+    except Exception:
+        return
+    for num in nums:
+        try:
+            fig = plt.figure(num)
+            _send({"event": "display", "data": _figure_bundle(fig), "metadata": {}})
+        except Exception:
+            pass
+    try:
+        plt.close("all")
+    except Exception:
+        pass
+
+
+def _show(*args, **kwargs):
+    flush_figures()
+
+
+def patch_pyplot(module):
+    """Called right after matplotlib.pyplot is imported: plt.show() renders inline."""
+    module.show = _show
+
+
+def patch_ipython_display(module):
+    """Route the real IPython's display functions to ours (no InteractiveShell here)."""
+    for name, fn in (("display", display), ("update_display", update_display),
+                     ("clear_output", clear_output)):
+        if hasattr(module, name):
+            setattr(module, name, fn)

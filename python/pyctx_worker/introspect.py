@@ -1,0 +1,167 @@
+"""complete and inspect against the live namespace (served by the control thread).
+
+complete: jedi.Interpreter over the namespace when jedi is importable, else
+rlcompleter plus keywords and attribute names of live objects. inspect resolves
+the dotted name under the cursor with getattr_static (no property, __getattr__
+or call runs) and describes it: type, cheap len/shape, short repr, first doc line.
+"""
+
+import builtins
+import inspect as _inspect
+import keyword
+import re
+
+from . import sizing
+
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_.]*$")
+_NAME_AFTER = re.compile(r"^[A-Za-z0-9_]*")
+_jedi = None
+_jedi_failed = False
+
+
+def _cursor(code, cursor):
+    if not isinstance(cursor, int) or cursor < 0 or cursor > len(code):
+        return len(code)
+    return cursor
+
+
+def _line_col(code, cursor):
+    before = code[:cursor]
+    line = before.count("\n") + 1
+    col = cursor - (before.rfind("\n") + 1)
+    return line, col
+
+
+def _load_jedi():
+    global _jedi, _jedi_failed
+    if _jedi is None and not _jedi_failed:
+        try:
+            import jedi
+            _jedi = jedi
+        except Exception:
+            _jedi_failed = True
+    return _jedi
+
+
+def _jedi_complete(ns, code, cursor):
+    jedi = _load_jedi()
+    if jedi is None:
+        return None
+    try:
+        line, col = _line_col(code, cursor)
+        comps = jedi.Interpreter(code, [dict(ns)]).complete(line, col)
+    except Exception:
+        return None
+    matches, start = [], cursor
+    for c in comps[:500]:
+        typed = len(c.name_with_symbols) - len(c.complete) if c.complete is not None else 0
+        start = cursor - typed
+        matches.append(c.name_with_symbols)
+    return {"matches": matches, "cursor_start": start, "cursor_end": cursor,
+            "source": "jedi"}
+
+
+def _resolve(ns, dotted, static=True):
+    """Object named by dotted ('a.b.c') or raise LookupError. No code runs when static."""
+    parts = dotted.split(".")
+    if parts[0] in ns:
+        obj = ns[parts[0]]
+    elif hasattr(builtins, parts[0]):
+        obj = getattr(builtins, parts[0])
+    else:
+        raise LookupError(parts[0])
+    for p in parts[1:]:
+        try:
+            obj = _inspect.getattr_static(obj, p) if static else getattr(obj, p)
+        except AttributeError:
+            raise LookupError(p)
+        if static and isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+    return obj
+
+
+def _fallback_complete(ns, code, cursor):
+    m = _NAME_CHARS.search(code[:cursor])
+    token = m.group(0) if m else ""
+    if "." in token:
+        base, _, prefix = token.rpartition(".")
+        try:
+            obj = _resolve(ns, base)
+        except LookupError:
+            return {"matches": [], "cursor_start": cursor, "cursor_end": cursor,
+                    "source": "fallback"}
+        try:
+            names = set(dir(obj))
+        except Exception:
+            names = set()
+        names = sorted(n for n in names if n.startswith(prefix)
+                       and (prefix.startswith("_") or not n.startswith("_")))
+        return {"matches": names, "cursor_start": cursor - len(prefix), "cursor_end": cursor,
+                "source": "fallback"}
+    prefix = token
+    names = set(n for n in list(ns) if n.startswith(prefix))
+    names.update(n for n in dir(builtins) if n.startswith(prefix))
+    names.update(k for k in keyword.kwlist if k.startswith(prefix))
+    names = sorted(n for n in names if prefix.startswith("_") or not n.startswith("_"))
+    return {"matches": names, "cursor_start": cursor - len(prefix), "cursor_end": cursor,
+            "source": "fallback"}
+
+
+def complete(ns, code, cursor):
+    cursor = _cursor(code, cursor)
+    result = _jedi_complete(ns, code, cursor)
+    if result is None or not result["matches"]:
+        result = _fallback_complete(ns, code, cursor)
+    return result
+
+
+def _cheap_len(obj):
+    if isinstance(obj, (list, tuple, dict, set, frozenset, str, bytes, bytearray, range)):
+        return len(obj)
+    return None
+
+
+def _cheap_shape(obj):
+    mod = type(obj).__module__ or ""
+    if mod.split(".")[0] in ("numpy", "pandas", "torch", "jax", "cupy"):
+        try:
+            shape = getattr(obj, "shape")
+            return [int(x) for x in shape]
+        except Exception:
+            return None
+    return None
+
+
+def inspect_at(ns, code, cursor):
+    cursor = _cursor(code, cursor)
+    before = _NAME_CHARS.search(code[:cursor]).group(0)
+    after = _NAME_AFTER.match(code[cursor:]).group(0)
+    name = (before + after).strip(".")
+    if not name or name[0].isdigit():
+        return {"found": False}
+    try:
+        obj = _resolve(ns, name)
+    except LookupError:
+        return {"found": False, "name": name}
+    t = type(obj)
+    out = {"found": True, "name": name, "type_name": t.__name__,
+           "python_module": t.__module__ or "builtins", "repr": sizing.short_repr(obj)}
+    n = _cheap_len(obj)
+    if n is not None:
+        out["len"] = n
+    shape = _cheap_shape(obj)
+    if shape is not None:
+        out["shape"] = shape
+    try:
+        doc = _inspect.getdoc(obj) if isinstance(obj, type) or callable(obj) or \
+            _inspect.ismodule(obj) else _inspect.getdoc(t)
+    except Exception:
+        doc = None
+    if doc:
+        out["doc"] = doc.strip().splitlines()[0]
+    if callable(obj):
+        try:
+            out["signature"] = name.rsplit(".", 1)[-1] + str(_inspect.signature(obj))
+        except (TypeError, ValueError):
+            pass
+    return out

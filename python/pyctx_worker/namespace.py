@@ -1,0 +1,106 @@
+"""The user namespace: a real module registered as sys.modules['__main__'].
+
+Classes and functions defined in cells therefore pickle, and `__name__ ==
+'__main__'` holds. The Namespace also tracks, per variable, the execution count
+that last assigned it, and lists variables as refs (kind 'variable', id
+'var:<name>') with size/repr cached per object so a listing of 10,000
+variables stays fast.
+"""
+
+import builtins
+import gc
+import sys
+import time
+import types
+
+from . import sizing
+from .protocol import ErrorCode
+
+_LIST_BUDGET_S = 0.05  # fresh size estimates per listing; the rest come next time
+
+
+class Namespace:
+    def __init__(self):
+        self._previous_main = sys.modules.get("__main__")  # keep it alive
+        self.module = types.ModuleType("__main__")
+        self.module.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = self.module
+        self.ns = self.module.__dict__
+        self.assigned = {}   # name -> [id(obj), execution_count, first_seen, last_assigned]
+        self.cache = {}      # name -> (id(obj), len or None, size, repr)
+
+    @staticmethod
+    def _listed(name, value):
+        return not name.startswith("_") and not isinstance(value, types.ModuleType)
+
+    def track(self, execution_count):
+        """After an exec: remember which names that cell (re)assigned."""
+        now = time.time()
+        assigned = self.assigned
+        items = list(self.ns.items())
+        for name, value in items:
+            rec = assigned.get(name)
+            if rec is None:
+                assigned[name] = [id(value), execution_count, now, now]
+            elif rec[0] != id(value):
+                rec[0] = id(value)
+                rec[1] = execution_count
+                rec[3] = now
+        if len(assigned) > len(items):
+            live = self.ns
+            for name in [n for n in assigned if n not in live]:
+                del assigned[name]
+                self.cache.pop(name, None)
+
+    def lookup(self, name, session):
+        from .refs import RefError
+        try:
+            return self.ns[name]
+        except KeyError:
+            raise RefError(ErrorCode.REF_NOT_FOUND,
+                           "variable '%s' is not defined in session '%s' (deleted or released)"
+                           % (name, session), ref_id="var:" + name, session_id=session,
+                           reason="released")
+
+    def release(self, name):
+        if name not in self.ns:
+            return False
+        del self.ns[name]
+        self.assigned.pop(name, None)
+        self.cache.pop(name, None)
+        gc.collect()
+        return True
+
+    def variables(self, session):
+        out = []
+        deadline = time.monotonic() + _LIST_BUDGET_S
+        cache = self.cache
+        assigned = self.assigned
+        now = time.time()
+        for name, value in list(self.ns.items()):
+            if not self._listed(name, value):
+                continue
+            oid = id(value)
+            try:
+                length = len(value) if isinstance(value, (list, dict, set, tuple, str,
+                                                          bytes, bytearray)) else None
+            except Exception:
+                length = None
+            c = cache.get(name)
+            if c is None or c[0] != oid or c[1] != length:
+                if time.monotonic() < deadline:
+                    c = (oid, length, sizing.deep_size(value), sizing.short_repr(value))
+                    cache[name] = c
+                else:
+                    c = (oid, length, sys.getsizeof(value, 64), sizing.short_repr(value))
+            rec = assigned.get(name)
+            t = type(value)
+            info = {"id": "var:" + name, "session_id": session, "kind": "variable",
+                    "name": name, "type_name": t.__name__,
+                    "python_module": t.__module__ or "builtins", "size_bytes": c[2],
+                    "repr": c[3], "created_at": rec[2] if rec else now,
+                    "last_access": rec[3] if rec else now, "ttl_seconds": None}
+            if rec is not None:
+                info["execution_count"] = rec[1]
+            out.append(info)
+        return out

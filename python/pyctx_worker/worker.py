@@ -1,0 +1,454 @@
+"""The worker process: channels, request dispatch and the operations.
+
+Main channel (dup'd stdin/stdout): one request at a time on the main thread,
+request in -> handler -> stream drain -> reply out, with no thread handoff.
+Control channel (fd 3, when present): see control.py.
+"""
+
+import builtins
+import gc
+import getpass
+import importlib
+import os
+import select
+import stat
+import sys
+import time
+
+from . import capture, codec, display, execution, hooks, introspect, namespace, refs, runtime
+from .framing import ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge, FrameWriter
+from .protocol import (CONTROL_FD, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, ErrorCode,
+                       Event, Op)
+
+CAPABILITIES = [
+    "exec", "eval", "call", "method", "attr", "refs", "display", "input", "interrupt",
+    "top_level_await", "runtime_context", "complete", "inspect", "stats",
+]
+
+
+class ProtocolError(Exception):
+    pass
+
+
+def _max_frame_bytes():
+    try:
+        return int(os.environ.get("PYCTX_MAX_FRAME_BYTES") or DEFAULT_MAX_FRAME_BYTES)
+    except ValueError:
+        return DEFAULT_MAX_FRAME_BYTES
+
+
+def _rss_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        try:
+            import resource
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        except Exception:
+            return 0
+
+
+def control_fd_present():
+    """True when fd 3 is a socket: the pool's control channel."""
+    try:
+        return stat.S_ISSOCK(os.fstat(CONTROL_FD).st_mode)
+    except OSError:
+        return False
+
+
+class Worker:
+    def __init__(self, diag_fd=None, control=None):
+        self.started_at = time.time()
+        self.max_bytes = _max_frame_bytes()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Protocol on private copies of the original stdin/stdout (not inherited
+        # by children); fd 0 becomes /dev/null so nothing can steal request bytes.
+        self.in_fd = os.dup(0)
+        self.out_fd = os.dup(1)
+        self.diag_fd = diag_fd if diag_fd is not None else os.dup(2)  # the real stderr
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        self.writer = FrameWriter(self.out_fd, self.max_bytes)
+        self.reader = FrameReader(self.in_fd, self.max_bytes)
+        self.capture = capture.Capture(self.writer.send, self.max_bytes)
+        self.capture.install()
+        sys.stdin = open(0, "r", closefd=False)
+        sys.__stdin__ = sys.stdin
+
+        self.session = os.environ.get("PYCTX_SESSION") or "default"
+        self.namespace = namespace.Namespace()
+        self.ns = self.namespace.ns
+        self.registry = refs.Registry()
+        self.registry.namespace = self.namespace
+        self.execution_count = 0
+        self.in_exec = False
+        self.sys_path0 = None
+
+        os.environ.setdefault("MPLBACKEND", "agg")
+        display._sink = self.emit_event
+        builtins.display = display.display
+        builtins.update_display = display.update_display
+        builtins.clear_output = display.clear_output
+        builtins.input = self._input
+        getpass.getpass = self._getpass
+        hooks.install()
+        execution.install_sigint()
+
+        self.handlers = {
+            Op.HELLO: self.op_hello, Op.CONFIGURE: self.op_configure, Op.EXEC: self.op_exec,
+            Op.EVAL: self.op_eval, Op.CALL: self.op_call, Op.METHOD: self.op_method,
+            Op.ATTR: self.op_attr, Op.STATS: self.op_stats, Op.REFS_LIST: self.op_refs_list,
+            Op.REFS_RELEASE: self.op_refs_release, Op.REFS_STATS: self.op_refs_stats,
+            Op.SESSION_RELEASE: self.op_session_release, Op.COMPLETE: self.op_complete,
+            Op.INSPECT: self.op_inspect, Op.INTERRUPT: self.op_interrupt, Op.PING: self.op_ping,
+            Op.SHUTDOWN: self.op_shutdown,
+        }
+        self.preload_errors = self._preload()
+        if control is None:
+            control = control_fd_present()
+        self.control = self._start_control() if control else None
+
+    # ------------------------------------------------------------ startup
+
+    def _preload(self):
+        errors = []
+        for name in (os.environ.get("PYCTX_PRELOAD") or "").split(","):
+            name = name.strip()
+            if not name:
+                continue
+            try:
+                importlib.import_module(name)
+            except BaseException as e:  # a preload must never kill the worker
+                errors.append({"module": name, "error": "%s: %s" % (type(e).__name__, e)})
+        return errors
+
+    def _start_control(self):
+        os.set_inheritable(CONTROL_FD, False)
+        from . import control
+        return control.start(self, CONTROL_FD)
+
+    def diag(self, text):
+        try:
+            os.write(self.diag_fd, ("[pyctx_worker %d] %s\n" % (os.getpid(), text)).encode())
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------ main loop
+
+    def serve(self):
+        read = self.reader.read
+        while True:
+            try:
+                req = read()
+            except FrameTooLarge as e:
+                self.writer.send({"id": None, "ok": False, "error": {
+                    "code": ErrorCode.FRAME_TOO_LARGE, "message": str(e),
+                    "size": e.size, "limit": e.limit}})
+                continue
+            except FrameDecodeError as e:
+                self.writer.send(_error(None, ErrorCode.PROTOCOL_ERROR,
+                                        "undecodable frame: %s" % e))
+                continue
+            except ChannelClosed:
+                return
+            except KeyboardInterrupt:  # defensive: the handler only raises in user code
+                continue
+            try:
+                self.handle(req)
+            except KeyboardInterrupt:
+                execution.state.running = False
+
+    def handle(self, req):
+        if type(req) is not dict:
+            self.writer.send(_error(None, ErrorCode.PROTOCOL_ERROR,
+                                    "a request must be a map, got %s" % type(req).__name__))
+            return
+        rid = req.get("id")
+        op = req.get("op")
+        handler = self.handlers.get(op)
+        if handler is None or (rid is not None and type(rid) is not int):
+            if op == Op.INPUT_REPLY:
+                msg = "input_reply received while no input() is waiting"
+            elif handler is None:
+                msg = "unknown op %r" % (op,)
+            else:
+                msg = "request id must be an integer"
+            self.writer.send(_error(rid if type(rid) is int else None,
+                                    ErrorCode.PROTOCOL_ERROR, msg))
+            return
+        self.capture.request_id = rid
+        token = runtime.enter(req.get("runtime_context"))
+        try:
+            reply = {"id": rid, "ok": True, "value": handler(req)}
+        except refs.RefError as e:
+            reply = {"id": rid, "ok": False, "error": e.wire()}
+        except ProtocolError as e:
+            reply = _error(rid, ErrorCode.PROTOCOL_ERROR, str(e))
+        except KeyboardInterrupt as e:
+            execution.state.running = False
+            content = execution.error_content(e)
+            reply = {"id": rid, "ok": False, "error": dict(
+                code=ErrorCode.INTERRUPTED, message="interrupted", **content)}
+        except BaseException as e:  # SystemExit included: user code never ends the worker
+            execution.state.running = False
+            content = execution.error_content(e)
+            reply = {"id": rid, "ok": False, "error": dict(
+                code=ErrorCode.PYTHON_ERROR,
+                message="%s: %s" % (content["ename"], content["evalue"]), **content)}
+        finally:
+            runtime.leave(token)
+        self.capture.drain()
+        self.writer.send(reply)
+        if op == Op.SHUTDOWN:
+            self._exit()
+
+    def emit_event(self, event):
+        """Send an event of the running request after its pending stream output."""
+        self.capture.drain()
+        event["id"] = self.capture.request_id
+        self.writer.send(event)
+
+    def session_of(self, req):
+        s = req.get("session")
+        return s if isinstance(s, str) and s else self.session
+
+    def _exit(self):
+        try:
+            import atexit
+            atexit._run_exitfuncs()
+        except BaseException:
+            pass
+        self.capture.drain()
+        os._exit(0)
+
+    # ------------------------------------------------------------ input()
+
+    def _input(self, prompt="", password=False):
+        if not self.in_exec:
+            raise EOFError("input() is only available while an exec request runs")
+        self.capture.drain()
+        self.writer.send({"id": self.capture.request_id, "event": Event.INPUT_REQUEST,
+                          "prompt": str(prompt), "password": bool(password)})
+        reader = self.reader
+        # Wait interruptibly (SIGINT may cancel the cell), but read the frame itself
+        # with interrupts off so a KeyboardInterrupt cannot cut a frame in half.
+        while len(reader.buf) < 4:
+            r, _, _ = select.select([reader.fd], [], [])
+            if r:
+                break
+        state = execution.state
+        was = state.running
+        state.running = False
+        try:
+            req = reader.read()
+        except (FrameTooLarge, FrameDecodeError) as e:
+            raise EOFError("input() aborted: bad input_reply frame (%s)" % e)
+        except ChannelClosed:
+            raise EOFError("input() aborted: the pool closed the channel")
+        finally:
+            state.running = was
+        if type(req) is not dict or req.get("op") != Op.INPUT_REPLY:
+            op = req.get("op") if type(req) is dict else None
+            rid = req.get("id") if type(req) is dict else None
+            self.writer.send(_error(rid if type(rid) is int else None, ErrorCode.PROTOCOL_ERROR,
+                                    "expected input_reply while input() waits, got %r" % (op,)))
+            raise EOFError("input() aborted: received %r instead of input_reply" % (op,))
+        if req.get("cancelled"):
+            raise KeyboardInterrupt("input cancelled")
+        value = req.get("value")
+        return "" if value is None else str(value)
+
+    def _getpass(self, prompt="Password: ", stream=None):
+        return self._input(prompt, password=True)
+
+    # ------------------------------------------------------------ operations
+
+    def op_hello(self, req):
+        return {
+            "pid": os.getpid(), "protocol": PROTOCOL_VERSION,
+            "python_version": "%d.%d.%d" % sys.version_info[:3],
+            "executable": sys.executable, "codec": codec.CODEC_NAME,
+            "capabilities": CAPABILITIES + (["control"] if self.control else []),
+            "preload_errors": self.preload_errors, "session": self.session,
+            "max_frame_bytes": self.max_bytes,
+        }
+
+    def op_configure(self, req):
+        if req.get("session"):
+            self.session = str(req["session"])
+        sid = self.session
+        if "cwd" in req and req["cwd"]:
+            os.chdir(req["cwd"])
+        if "sys_path0" in req and req["sys_path0"]:
+            p = os.path.abspath(req["sys_path0"])
+            if self.sys_path0 is not None and self.sys_path0 in sys.path:
+                sys.path.remove(self.sys_path0)
+            if p in sys.path:
+                sys.path.remove(p)
+            sys.path.insert(0, p)
+            self.sys_path0 = p
+        has_ttl, has_max = "ref_ttl_seconds" in req, "max_refs_per_session" in req
+        if has_ttl or has_max:
+            self.registry.configure(sid, req.get("ref_ttl_seconds"),
+                                    req.get("max_refs_per_session"), has_ttl, has_max)
+        return None
+
+    def op_exec(self, req):
+        code = req.get("code")
+        if not isinstance(code, str):
+            raise ProtocolError("exec needs 'code' (a string)")
+        store = req.get("store_history", True) is not False
+        if store:
+            self.execution_count += 1
+        count = self.execution_count
+        sid = self.session_of(req)
+        reply = {"status": "ok", "execution_count": count}
+        self.in_exec = True
+        if "asyncio" in sys.modules:
+            execution.adopt_asyncio()  # imported from another thread or before our hook
+        try:
+            value, bundle = execution.user_code(self._run_cell, code, count if store else 0)
+            if bundle is not None:
+                reply["result"] = {"data": bundle[0], "metadata": bundle[1]}
+                if store:
+                    self.registry.store(sid, value, kind="result", ref_id="res:%d" % count,
+                                        name="_%d" % count, execution_count=count)
+        except BaseException as e:
+            execution.state.running = False
+            reply["status"] = "error"
+            reply["error"] = execution.error_content(e)
+        finally:
+            self.in_exec = False
+            value = None
+        try:
+            execution.user_code(display.flush_figures)
+        except BaseException:
+            pass
+        self.namespace.track(count)
+        return reply
+
+    def _run_cell(self, code, count):
+        compiled, has_result = execution.compile_cell(code, count)
+        ns = self.ns
+        try:
+            execution.run_code(compiled, ns)
+            value = ns.get(execution.RESULT_NAME) if has_result else None
+        finally:
+            ns.pop(execution.RESULT_NAME, None)
+        if value is None:
+            return None, None
+        return value, display.format_bundle(value)
+
+    def op_eval(self, req):
+        code = req.get("code")
+        if not isinstance(code, str):
+            raise ProtocolError("eval needs 'code' (a string)")
+        conv = refs.Converter(self.registry, self.session_of(req))
+        compiled = execution.compile_eval(code)
+        loc = req.get("locals")
+        if loc is not None:
+            if type(loc) is not dict:
+                raise ProtocolError("eval 'locals' must be a map")
+            loc = conv.resolve(loc)
+        return conv.to_wire(execution.user_code(execution.run_code, compiled, self.ns, loc))
+
+    def _args(self, req, conv):
+        args = req.get("args") or []
+        kwargs = req.get("kwargs") or {}
+        if type(args) is not list or type(kwargs) is not dict:
+            raise ProtocolError("'args' must be an array and 'kwargs' a map")
+        return conv.resolve(args), conv.resolve(kwargs)
+
+    def op_call(self, req):
+        mod_name, fn_name = req.get("module"), req.get("fn")
+        if not isinstance(mod_name, str) or not isinstance(fn_name, str):
+            raise ProtocolError("call needs 'module' and 'fn' (strings)")
+        conv = refs.Converter(self.registry, self.session_of(req))
+        args, kwargs = self._args(req, conv)
+
+        def run():
+            if mod_name == "__main__":
+                target = self.namespace.module
+            else:
+                target = sys.modules.get(mod_name) or importlib.import_module(mod_name)
+            for part in fn_name.split("."):
+                target = getattr(target, part)
+            return target(*args, **kwargs)
+        return conv.to_wire(execution.user_code(run))
+
+    def op_method(self, req):
+        name = req.get("name")
+        if not isinstance(name, str):
+            raise ProtocolError("method needs 'name' (a string)")
+        conv = refs.Converter(self.registry, self.session_of(req))
+        obj = conv.lookup(req.get("ref"))
+        args, kwargs = self._args(req, conv)
+        return conv.to_wire(execution.user_code(lambda: getattr(obj, name)(*args, **kwargs)))
+
+    def op_attr(self, req):
+        name = req.get("name")
+        if not isinstance(name, str):
+            raise ProtocolError("attr needs 'name' (a string)")
+        conv = refs.Converter(self.registry, self.session_of(req))
+        obj = conv.lookup(req.get("ref"))
+        return conv.to_wire(execution.user_code(getattr, obj, name))
+
+    def op_stats(self, req):
+        nrefs, nsessions = self.registry.counts()
+        return {"rss_bytes": _rss_bytes(), "gc_counts": list(gc.get_count()),
+                "namespace_size": len(self.ns), "refs": nrefs, "sessions": nsessions,
+                "execution_count": self.execution_count, "pid": os.getpid(),
+                "uptime_seconds": time.time() - self.started_at}
+
+    def op_refs_list(self, req):
+        sid = req.get("session")
+        out = self.registry.list(sid if sid else None)
+        if not sid or sid == self.session:
+            out.extend(self.namespace.variables(self.session))
+        return out
+
+    def op_refs_release(self, req):
+        ref = req.get("ref")
+        rsid, ref_id = refs.validate_ref(ref)
+        sid = rsid or self.session_of(req)
+        if req.get("session") and rsid and rsid != req["session"]:
+            raise refs.RefError(ErrorCode.SESSION_MISMATCH,
+                                "ref '%s' belongs to session '%s', not to session '%s'"
+                                % (ref_id, rsid, req["session"]))
+        if ref_id.startswith("var:"):
+            if sid != self.session:
+                return {"released": False}
+            return {"released": self.namespace.release(ref_id[4:])}
+        return {"released": self.registry.release_ref(sid, ref_id)}
+
+    def op_refs_stats(self, req):
+        return self.registry.stats()
+
+    def op_session_release(self, req):
+        sid = req.get("session")
+        if not isinstance(sid, str) or not sid:
+            raise ProtocolError("session.release needs 'session'")
+        return {"count": self.registry.release_session(sid)}
+
+    def op_complete(self, req):
+        return introspect.complete(self.ns, str(req.get("code") or ""), req.get("cursor"))
+
+    def op_inspect(self, req):
+        return introspect.inspect_at(self.ns, str(req.get("code") or ""), req.get("cursor"))
+
+    def op_interrupt(self, req):
+        execution.interrupt_main()
+        return None
+
+    def op_ping(self, req):
+        return "pong"
+
+    def op_shutdown(self, req):
+        return None
+
+
+def _error(rid, code, message):
+    return {"id": rid, "ok": False, "error": {"code": code, "message": message}}

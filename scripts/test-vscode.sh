@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The integration suite inside a real VS Code (test/vscode/, run by `npm test`).
+#
+#   scripts/test-vscode.sh           full suite on the dev folder, then the activation
+#                                    tests against the packaged .vsix installed into VS Code
+#   scripts/test-vscode.sh --dev     full suite on the dev folder only
+#   scripts/test-vscode.sh --vsix    package, install the .vsix, run the activation tests
+#   ... -- ARGS                      ARGS go to the runner (--verbose, --timeout S, --screenshot F)
+#
+# Runner: desktop VS Code through @vscode/test-electron when VSCODE_EXECUTABLE is set
+# (needs a display, e.g. xvfb-run); otherwise code-server + Debian chromium, installed
+# once into .vscode-test/real-vscode (scripts/vscode/install.sh).
+# Env: PYCTX_TEST_FILES / PYCTX_TEST_GREP filter the suite; PYCTX_VSCODE_KEEP=1 keeps
+# run dirs (logs, user data) even when the run passed.
+#
+# Each run lives in its own temp dir (user data, extensions, TMPDIR, workspace copy).
+# After a run, `ps` must show no process of it (code-server, chromium, extension host,
+# pool server, Python workers): leftovers are listed, killed, and fail the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+mode=all
+runner_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dev) mode=dev ;;
+    --vsix) mode=vsix ;;
+    --all) mode=all ;;
+    --) shift; runner_args=("$@"); break ;;
+    *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# Build when a source is newer than the bundles (npm test has just built).
+if [ ! -f dist/extension.js ] || [ ! -f dist/test/vscode/index.js ] \
+   || [ -n "$(find src test/vscode python package.json -newer dist/test/vscode/index.js -type f -print -quit)" ]; then
+  echo "vscode: building"; node scripts/build.mjs
+fi
+
+if [ -n "${VSCODE_EXECUTABLE:-}" ]; then
+  runner=(node scripts/vscode/run-electron.mjs)
+  echo "vscode: desktop VS Code $VSCODE_EXECUTABLE (@vscode/test-electron)"
+else
+  bash scripts/vscode/install.sh
+  runner=(node scripts/vscode/run-tests.mjs)
+fi
+
+# Processes of run dir $1 still alive: their environment (PYCTX_VSCODE_RUN, TMPDIR),
+# command line or working directory points into it. ps output goes to a file first,
+# so the search itself is not listed.
+leftovers() {
+  local snap; snap="$(mktemp)"
+  ps axeww -o pid=,args= > "$snap"
+  { grep -F -- "$1" "$snap" | awk '{print $1}'
+    for p in /proc/[0-9]*; do
+      case "$(readlink "$p/cwd" 2>/dev/null)" in "$1"|"$1"/*) echo "${p#/proc/}" ;; esac
+    done
+  } | sort -un | grep -vx "$$" || true
+  rm -f "$snap"
+}
+
+# ps check: wait up to 10 s for the run's processes to go (workers exit when their
+# pipes close), then report and kill what is left.
+check_processes() {
+  local run="$1" pids
+  for _ in $(seq 50); do
+    pids="$(leftovers "$run")"
+    [ -z "$pids" ] && { echo "vscode: ps check: no process of the run left"; return 0; }
+    sleep 0.2
+  done
+  echo "vscode: ps check FAILED: processes of the run still alive:" >&2
+  # shellcheck disable=SC2086
+  ps -o pid,ppid,pgid,etime,args -p "$(echo $pids | tr ' ' ,)" >&2 || true
+  for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+  return 1
+}
+
+status=0
+run_suite() {  # $1 = label, rest = runner arguments
+  local label="$1"; shift
+  local run; run="$(mktemp -d "${TMPDIR:-/tmp}/pyctx-vscode.XXXXXX")"
+  local t0=$SECONDS rc=0
+  echo "== vscode tests: $label (run dir $run)"
+  "${runner[@]}" --run-dir "$run" "$@" ${runner_args[@]+"${runner_args[@]}"} || rc=$?
+  check_processes "$run" || rc=1
+  echo "vscode: $label: $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
+  if [ $rc != 0 ] || [ "${PYCTX_VSCODE_KEEP:-}" = 1 ]; then
+    echo "vscode: logs kept in $run (code-server.log, user/logs/)"
+  else
+    rm -rf "$run"
+  fi
+  [ $rc = 0 ] || status=1
+}
+
+if [ "$mode" != vsix ]; then run_suite "dev folder"; fi
+if [ "$mode" != dev ]; then
+  pkg="$(mktemp -d "${TMPDIR:-/tmp}/pyctx-vsix.XXXXXX")"
+  t0=$SECONDS
+  npx --no-install vsce package --no-dependencies --out "$pkg/pyctx.vsix" > "$pkg/vsce.log" 2>&1 \
+    || { cat "$pkg/vsce.log" >&2; echo "vscode: vsce package failed" >&2; exit 1; }
+  echo "vscode: packaged pyctx.vsix ($(du -k "$pkg/pyctx.vsix" | cut -f1) KB, $(python3 -c "import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))" "$pkg/pyctx.vsix") files) in $((SECONDS - t0)) s"
+  PYCTX_TEST_FILES="${PYCTX_TEST_FILES:-activation}" run_suite "installed vsix" --vsix "$pkg/pyctx.vsix"
+  rm -rf "$pkg"
+fi
+exit $status

@@ -1,0 +1,115 @@
+// The API returned by activate() for other extensions, shaped after the Jupyter
+// extension's kernel API (@vscode/jupyter-extension, type-checked against it
+// below): `getKernel(uri)` gives a notebook's live kernel with `status`,
+// `onDidChangeStatus`, `language` and `executeCode(code, token)` streaming
+// outputs; plus the pool's stats and refs. Get it with
+//   const api = await vscode.extensions.getExtension('pyctx.pyctx')!.activate();
+import * as vscode from 'vscode';
+import type { Kernel, Kernels, KernelStatus } from '@vscode/jupyter-extension';
+import type { PyctxClient, RefsChangedParams, StatsChangedParams } from '../client';
+import type { OutputPayload, PoolStatsPayload, RefsResult, SessionInfo } from '../protocol/lsp';
+import type { PyctxKernel } from '../kernel/controller';
+import type { NotebookRunner } from '../kernel/notebookRunner';
+import { bundleItems, errorItem, streamItem } from '../kernel/mime';
+
+/** One output of executeCode (the Jupyter API's `Output`, which it does not export by name). */
+export type KernelOutput = ReturnType<Kernel['executeCode']> extends AsyncIterable<infer O> ? O : never;
+
+export interface PyctxKernelApi extends Kernel {
+  readonly notebookUri: vscode.Uri;
+  /** Pid of the worker holding this notebook's context (undefined until known). */
+  readonly pid: number | undefined;
+}
+
+export interface PyctxExtensionApi {
+  /** Jupyter-compatible kernels API. */
+  readonly kernels: Kernels;
+  /** The kernel of an open notebook that has a pyctx context (ran a cell or was bound), else undefined. */
+  getKernel(uri: vscode.Uri): Thenable<PyctxKernelApi | undefined>;
+  readonly pool: {
+    stats(): Promise<PoolStatsPayload>;
+    sessions(): Promise<SessionInfo[]>;
+    readonly onDidChange: vscode.Event<StatsChangedParams>;
+  };
+  readonly refs: {
+    /** A session's refs, largest first, paged. */
+    list(sessionId: string, offset?: number, limit?: number): Promise<RefsResult>;
+    release(sessionId: string, refId: string): Promise<{ released: boolean }>;
+    releaseSession(sessionId: string): Promise<{ count: number }>;
+    readonly onDidChange: vscode.Event<RefsChangedParams>;
+  };
+  /** What the views registered (tree and status bar handles), for tests and tools. */
+  views?: unknown;
+}
+
+export function createApi(kernel: PyctxKernel, client: PyctxClient): PyctxExtensionApi {
+  const kernels = new WeakMap<NotebookRunner, PyctxKernelApi>();
+  const getKernel = async (uri: vscode.Uri): Promise<PyctxKernelApi | undefined> => {
+    const runner = kernel.existingRunner(uri);
+    if (!runner || !(runner.bound || runner.isBusy)) return undefined;
+    let k = kernels.get(runner);
+    if (!k) { k = kernelOf(runner); kernels.set(runner, k); }
+    return k;
+  };
+  return {
+    kernels: { getKernel } satisfies Kernels,
+    getKernel,
+    pool: {
+      stats: () => client.stats(),
+      sessions: () => client.sessions(),
+      onDidChange: client.onStatsChanged,
+    },
+    refs: {
+      list: (sessionId, offset, limit) => client.refs(sessionId, offset, limit),
+      release: (sessionId, refId) => client.releaseRef(sessionId, refId),
+      releaseSession: sessionId => client.releaseSession(sessionId),
+      onDidChange: client.onRefsChanged,
+    },
+  };
+}
+
+function kernelOf(runner: NotebookRunner): PyctxKernelApi {
+  const k = {
+    get status(): KernelStatus { return runner.status; },
+    onDidChangeStatus: runner.onDidChangeStatus,
+    language: 'python',
+    notebookUri: runner.notebook.uri,
+    get pid() { return runner.pid; },
+    executeCode: (code: string, token: vscode.CancellationToken) => executeCode(runner, code, token),
+  };
+  return k satisfies Kernel;
+}
+
+/** Streams a run's outputs as they arrive; completes after the last (or throws the request's error). */
+async function* executeCode(runner: NotebookRunner, code: string, token: vscode.CancellationToken): AsyncGenerator<KernelOutput> {
+  const buffered: KernelOutput[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  let failure: unknown;
+  const push = (o: KernelOutput | undefined) => { if (o) buffered.push(o); wake?.(); };
+
+  const run = runner.runCode(code, o => push(outputOf(o)), token).then(r => {
+    if (r.result) push({ items: bundleItems(r.result.data), metadata: r.result.metadata });
+    if (r.error) push({ items: [errorItem(r.error.ename, r.error.evalue, r.error.traceback)] });
+    if (r.crash) push({ items: [errorItem('WorkerCrashed', r.crash.message, [])] });
+  }, err => { failure = err; }).finally(() => { finished = true; wake?.(); });
+
+  while (true) {
+    if (buffered.length) { yield buffered.shift()!; continue; }
+    if (finished) break;
+    await new Promise<void>(resolve => { wake = resolve; });
+    wake = undefined;
+  }
+  await run;
+  if (failure) throw failure;
+}
+
+function outputOf(o: OutputPayload): KernelOutput | undefined {
+  switch (o.kind) {
+    case 'stream': return { items: [streamItem(o.name, o.text)] };
+    case 'display':
+    case 'update_display': return { items: bundleItems(o.data), metadata: { ...o.metadata, displayId: o.displayId, update: o.kind === 'update_display' } };
+    case 'truncated': return { items: [streamItem('stderr', `[pyctx] output truncated at ${o.limitBytes} bytes`)] };
+    case 'clear_output': return undefined;
+  }
+}

@@ -1,0 +1,159 @@
+// `pyctx run`: executes notebooks through one shared pool, each notebook in its own
+// bound context (working directory = the notebook's folder), code cells in order,
+// outputs mapped to nbformat 4 by outputs.ts and written by nbformat.ts. Several
+// notebooks run in parallel up to `jobs` at a time. What ran is always written, also
+// after an error, a timeout, a dead worker or Ctrl-C; the outcome says which.
+import path from 'node:path';
+import type { Pool } from '../pool';
+import { PyCtxError } from '../pool';
+import { joinText, writeNotebook, type CodeCell, type Notebook } from './nbformat';
+import { NotebookOutputs } from './outputs';
+import type { CellStatus, Progress } from './progress';
+
+export interface RunJob {
+  input: string;   // path as given
+  output: string;  // where the executed copy goes
+  notebook: Notebook;
+}
+
+export interface RunSettings {
+  timeoutMs?: number;
+  allowErrors: boolean;
+  progress: Progress;
+  signal: AbortSignal;
+}
+
+export interface RunOutcome {
+  job: RunJob;
+  status: 'ok' | 'error' | 'timeout' | 'crashed' | 'interrupted';
+  cellsRun: number;
+  codeCells: number;
+  /** 1-based position in the notebook of the cell that stopped the run. */
+  failedCell?: number;
+  message?: string;
+  elapsedMs: number;
+}
+
+/** Cells Jupyter executes: code cells whose source is not blank (nbclient skips blank ones). */
+function runnableCells(nb: Notebook): Array<{ index: number; cell: CodeCell }> {
+  const out: Array<{ index: number; cell: CodeCell }> = [];
+  nb.cells.forEach((cell, index) => {
+    if (cell.cell_type === 'code' && joinText(cell.source).trim() !== '') out.push({ index, cell });
+  });
+  return out;
+}
+
+function describeExit(e: PyCtxError): string {
+  if (e.signal) return `killed by ${e.signal}`;
+  if (e.exitCode !== undefined && e.exitCode !== null) return `exit code ${e.exitCode}`;
+  return 'exited';
+}
+
+/** Runs one notebook in a fresh context of `pool`, then writes it. Never throws for cell-level failures. */
+export async function runNotebook(pool: Pool, job: RunJob, s: RunSettings, unbindAfter: () => boolean = () => true): Promise<RunOutcome> {
+  const started = Date.now();
+  const nb = job.notebook;
+  const cells = runnableCells(nb);
+  const name = path.basename(job.input);
+  const outcome: RunOutcome = { job, status: 'ok', cellsRun: 0, codeCells: cells.length, elapsedMs: 0 };
+  const outputs = new NotebookOutputs();
+  const ctx = await pool.bind('new', { cwd: path.dirname(path.resolve(job.input)), owner: `pyctx run ${job.input}` });
+  try {
+    for (let n = 0; n < cells.length; n++) {
+      if (s.signal.aborted) { outcome.status = 'interrupted'; break; }
+      const { index, cell } = cells[n];
+      const out = outputs.beginCell(index, cell);
+      const cellStart = Date.now();
+      let status: CellStatus = 'ok';
+      try {
+        const r = await ctx.execute(joinText(cell.source), {
+          signal: s.signal,
+          timeoutMs: s.timeoutMs,
+          onStream: ev => out.stream(ev.name, ev.text),
+          onDisplay: ev => ev.update
+            ? out.updateDisplay(ev.data, ev.metadata, ev.transient)
+            : out.display(ev.data, ev.metadata, ev.transient),
+          onClearOutput: ev => out.clear(ev.wait),
+          // Headless: no one can type. Cancelling makes input() raise, as nbconvert's does.
+          onInput: () => null,
+        });
+        out.setExecutionCount(r.executionCount);
+        if (r.result) out.result(r.result.data, r.result.metadata, r.executionCount);
+        if (r.status === 'error' && r.error) {
+          out.error(r.error.ename, r.error.evalue, r.error.traceback);
+          status = s.signal.aborted ? 'interrupted' : 'error';
+        }
+      } catch (e) {
+        if (!(e instanceof PyCtxError)) throw e;
+        if (s.signal.aborted || e.code === 'interrupted') {
+          status = 'interrupted';
+          out.error('KeyboardInterrupt', '', [`KeyboardInterrupt: run interrupted by pyctx (Ctrl-C)`]);
+        } else if (e.code === 'timeout') {
+          status = 'timeout';
+          const secs = (s.timeoutMs ?? 0) / 1000;
+          out.error('TimeoutError', `cell timed out after ${secs} s`, [`TimeoutError: cell timed out after ${secs} s (pyctx --timeout)`]);
+        } else if (e.code === 'worker_crashed' || e.code === 'session_worker_unavailable' || e.code === 'context_not_bound') {
+          status = 'crashed';
+          const how = describeExit(e);
+          out.error('WorkerCrashed', `the Python worker running this cell died (${how})`,
+            [`WorkerCrashed: the Python worker running this cell died (${how}); later cells were not run`]);
+          outcome.message = `cell ${index + 1} killed its Python worker (${how})`;
+        } else {
+          throw e;
+        }
+      }
+      outcome.cellsRun++;
+      s.progress.cell(name, n + 1, cells.length, index + 1, status, Date.now() - cellStart);
+      if (status === 'ok') continue;
+      if (status === 'error' && s.allowErrors) continue;
+      if (status === 'timeout' && s.allowErrors) continue;
+      outcome.status = status;
+      outcome.failedCell = index + 1;
+      outcome.message ??= status === 'error' ? `cell ${index + 1} raised ${errorSummary(cell)}`
+        : status === 'timeout' ? `cell ${index + 1} timed out after ${(s.timeoutMs ?? 0) / 1000} s`
+        : `interrupted during cell ${index + 1}`;
+      break;
+    }
+  } finally {
+    stampLanguageInfo(nb, pool);
+    outcome.elapsedMs = Date.now() - started;
+    writeNotebook(job.output, nb);
+  }
+  // A dead context has nothing to give back; a live one returns its worker to the pool
+  // when another notebook may need it (unbinding recycles the worker: a wasted spawn
+  // when the pool is about to close anyway).
+  if (outcome.status !== 'crashed' && unbindAfter()) await ctx.unbind().catch(() => undefined);
+  return outcome;
+}
+
+function errorSummary(cell: CodeCell): string {
+  const err = cell.outputs.find(o => o.output_type === 'error');
+  if (!err || err.output_type !== 'error') return 'an error';
+  return err.evalue ? `${err.ename}: ${err.evalue}` : err.ename;
+}
+
+/** The language_info Jupyter records after a run (name and version of the interpreter used). */
+function stampLanguageInfo(nb: Notebook, pool: Pool): void {
+  const prev = (nb.metadata.language_info ?? {}) as Record<string, unknown>;
+  nb.metadata.language_info = {
+    ...prev,
+    name: 'python',
+    version: pool.pythonVersion,
+    mimetype: 'text/x-python',
+    file_extension: '.py',
+  };
+}
+
+/** Runs every job, at most `jobs` at a time, all on `pool`. Outcomes keep the input order. */
+export async function runAll(pool: Pool, list: RunJob[], jobs: number, s: RunSettings): Promise<RunOutcome[]> {
+  const results: RunOutcome[] = new Array(list.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < list.length) {
+      const i = next++;
+      results[i] = await runNotebook(pool, list[i], s, () => next < list.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, list.length)) }, lane));
+  return results;
+}

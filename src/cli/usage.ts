@@ -1,0 +1,29 @@
+// Help text of the `pyctx` command line (kept apart so main.ts stays about control flow).
+
+export const USAGE = `pyctx — run Python notebooks and code on a warm worker pool
+
+Usage:
+  pyctx run NOTEBOOK.ipynb... [-o OUT.ipynb | --inplace] [-j N] [--allow-errors]
+            [--timeout S] [--python P] [--preload mod,...] [--progress]
+  pyctx exec CODE | -          run statements in a fresh context ("-" reads stdin)
+  pyctx eval EXPR              evaluate one expression, print its value as JSON
+  pyctx stats [--json]         start a pool and print its statistics
+  pyctx bench [--runs N] [--cells N]
+                               pyctx run vs jupyter nbconvert --execute on a
+                               generated notebook of small cells (median, ratio)
+
+Options:
+  -o, --output FILE   where the executed notebook goes (one notebook only);
+                      default NAME.executed.ipynb next to the input
+  --inplace           overwrite the input notebook
+  -j, --jobs N        notebooks run in parallel on one pool, one context each (default 1)
+  --allow-errors      keep running after a cell raises (exit 0 if nothing else failed)
+  --timeout S         per-cell time limit in seconds; the cell is interrupted
+  --python P          interpreter (default: $PYCTX_PYTHON, then python3, then python)
+  --preload a,b       modules imported into workers before they are handed out
+  --progress          print the per-cell progress line even when stderr is not a terminal
+  -h, --help          this text;  --version  the version
+
+Exit status: 0 ok, 1 a cell failed (error, timeout, dead worker), 2 bad usage or
+input file, 3 no usable Python, 130 interrupted (Ctrl-C; what ran is written).
+`;

@@ -1,0 +1,147 @@
+// Applies one execution's stream of pyctx/output notifications to its
+// NotebookCellExecution, with Jupyter's semantics: stream text appended live to the
+// last output of the same stream, display_data as new outputs, clear_output(wait)
+// deferred until the next output, update_display by display_id (also in other
+// cells, through the notebook's DisplayRegistry).
+import * as vscode from 'vscode';
+import type { MimeBundle, OutputPayload } from '../protocol/lsp';
+import { bundleItems, streamItem } from './mime';
+
+/**
+ * An output's id. VS Code gives every NotebookCellOutput one and keeps it across
+ * the extension host boundary (replaceOutputItems finds outputs by it), but only
+ * the proposed API types it.
+ */
+export function outputId(o: vscode.NotebookCellOutput): string {
+  return (o as vscode.NotebookCellOutput & { id: string }).id;
+}
+
+interface DisplayTarget { cell: vscode.NotebookCell; outputId: string }
+
+/**
+ * display_id -> outputs showing it, for one notebook. An update replaces the items
+ * of every output registered under that id, wherever it is.
+ */
+export class DisplayRegistry {
+  private readonly targets = new Map<string, DisplayTarget[]>();
+
+  add(displayId: string, cell: vscode.NotebookCell, outputId: string): void {
+    const list = this.targets.get(displayId) ?? [];
+    list.push({ cell, outputId });
+    this.targets.set(displayId, list);
+  }
+  get(displayId: string): DisplayTarget[] { return this.targets.get(displayId) ?? []; }
+  /** Outputs of `cell` were cleared: forget them. */
+  forgetCell(cell: vscode.NotebookCell): void {
+    for (const [id, list] of this.targets) {
+      const kept = list.filter(t => t.cell !== cell);
+      if (kept.length) this.targets.set(id, kept); else this.targets.delete(id);
+    }
+  }
+  clear(): void { this.targets.clear(); }
+}
+
+/** Updates an output in a cell that is not the running one (a short-lived execution keeps its summary). */
+export type ForeignUpdate = (cell: vscode.NotebookCell, outputId: string, items: vscode.NotebookCellOutputItem[]) => Promise<void>;
+
+export class CellOutputWriter {
+  private last: { output: vscode.NotebookCellOutput; stream?: 'stdout' | 'stderr' } | undefined;
+  private clearPending = false;
+  /** Outputs this execution appended, by id (cell.outputs lags behind the batched writes). */
+  private readonly own = new Map<string, vscode.NotebookCellOutput>();
+  /** Writes to this execution are applied in order, so awaiting the last one is enough. */
+  private lastWrite: Thenable<void> = Promise.resolve();
+  private readonly foreign = new Set<Promise<void>>();
+
+  constructor(
+    private readonly exec: vscode.NotebookCellExecution,
+    private readonly displays: DisplayRegistry,
+    private readonly updateForeign: ForeignUpdate,
+  ) {}
+
+  handle(o: OutputPayload): void {
+    switch (o.kind) {
+      case 'stream': return this.stream(o.name, o.text);
+      case 'display': return this.display(o.data, o.metadata, o.displayId);
+      case 'update_display': return this.updateDisplay(o.displayId, o.data);
+      case 'clear_output':
+        if (o.wait) this.clearPending = true; else this.clearNow();
+        return;
+      case 'truncated':
+        return this.stream('stderr', `\n[pyctx] output truncated: this cell exceeded ${formatBytes(o.limitBytes)} (setting pyctx.output.maxBytes)\n`);
+    }
+  }
+
+  stream(name: 'stdout' | 'stderr', text: string): void {
+    if (!text) return;
+    this.flushPendingClear();
+    if (this.last?.stream === name) {
+      this.track(this.exec.appendOutputItems(streamItem(name, text), this.last.output));
+      return;
+    }
+    this.append(new vscode.NotebookCellOutput([streamItem(name, text)]), name);
+  }
+
+  display(data: MimeBundle, metadata: Record<string, unknown> = {}, displayId?: string): void {
+    this.flushPendingClear();
+    const output = new vscode.NotebookCellOutput(bundleItems(data), metadata);
+    if (displayId) this.displays.add(displayId, this.exec.cell, outputId(output));
+    this.append(output);
+  }
+
+  /** An output that is not a stream or display (errors, notices). */
+  appendOutput(output: vscode.NotebookCellOutput): void {
+    this.flushPendingClear();
+    this.append(output);
+  }
+
+  /** Resolves when every write issued so far has been applied (call before exec.end). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([this.lastWrite, ...this.foreign]);
+  }
+
+  private updateDisplay(displayId: string, data: MimeBundle): void {
+    const items = bundleItems(data);
+    for (const t of this.displays.get(displayId)) {
+      const own = t.cell === this.exec.cell
+        ? this.own.get(t.outputId) ?? this.exec.cell.outputs.find(out => outputId(out) === t.outputId)
+        : undefined;
+      if (own) {
+        this.track(this.exec.replaceOutputItems(items, own));
+      } else if (t.cell !== this.exec.cell) {
+        const p = this.updateForeign(t.cell, t.outputId, items).catch(() => undefined);
+        this.foreign.add(p);
+        void p.finally(() => this.foreign.delete(p));
+      }
+    }
+  }
+
+  private append(output: vscode.NotebookCellOutput, stream?: 'stdout' | 'stderr'): void {
+    this.last = { output, stream };
+    this.own.set(outputId(output), output);
+    this.track(this.exec.appendOutput(output));
+  }
+
+  private clearNow(): void {
+    this.clearPending = false;
+    this.last = undefined;
+    this.own.clear();
+    this.displays.forgetCell(this.exec.cell);
+    this.track(this.exec.clearOutput());
+  }
+
+  private flushPendingClear(): void {
+    if (this.clearPending) this.clearNow();
+  }
+
+  private track(t: Thenable<void>): void {
+    this.lastWrite = t;
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}

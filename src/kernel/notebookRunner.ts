@@ -1,0 +1,332 @@
+// One notebook's side of the kernel: its binding to a pool context, its queue of
+// cell executions (run in order, one at a time; the queue stops at the first
+// error as in Jupyter), interrupt with a grace period, restart, and what happens
+// when the context is lost (worker crash, server reset). The controller
+// (controller.ts) owns one NotebookRunner per notebook it has run.
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { KernelStatus } from '@vscode/jupyter-extension';
+import { errorCode, type PyctxClient } from '../client';
+import type { ExecuteResult, OutputPayload, SessionInfo, SessionLostParams } from '../protocol/lsp';
+import { CellOutputWriter, DisplayRegistry, outputId as outputIdOf } from './cellOutputs';
+import { errorItem } from './mime';
+
+interface Task {
+  readonly cell?: vscode.NotebookCell;
+  run(): Promise<void>;
+  cancel(): void;
+}
+
+interface Running { executionId: string; restarted: boolean; interruptedAt?: number }
+
+/** The notebook folder: the worker's cwd and first sys.path entry. */
+export function notebookCwd(notebook: vscode.NotebookDocument): string | undefined {
+  if (notebook.uri.scheme === 'file') return path.dirname(notebook.uri.fsPath);
+  const folder = vscode.workspace.getWorkspaceFolder(notebook.uri) ?? vscode.workspace.workspaceFolders?.[0];
+  return folder?.uri.scheme === 'file' ? folder.uri.fsPath : undefined;
+}
+
+export class NotebookRunner implements vscode.Disposable {
+  private readonly queue: Task[] = [];
+  private draining = false;
+  private running: Running | undefined;
+  private restarting: Promise<void> | undefined;
+  private lastCount = 0;
+  private statusValue: KernelStatus = 'unknown';
+  private readonly statusEmitter = new vscode.EventEmitter<KernelStatus>();
+  readonly displays = new DisplayRegistry();
+  /** Worker pid of the current context, when known. */
+  pid: number | undefined;
+  /** Whether the notebook currently holds a pool context (implicit bind on first run). */
+  bound = false;
+
+  readonly onDidChangeStatus = this.statusEmitter.event;
+
+  constructor(
+    readonly notebook: vscode.NotebookDocument,
+    private readonly client: PyctxClient,
+    private readonly controller: vscode.NotebookController,
+  ) {}
+
+  get uri(): string { return this.notebook.uri.toString(); }
+  get status(): KernelStatus { return this.statusValue; }
+  get isBusy(): boolean { return this.running !== undefined; }
+
+  // ---- cells ---------------------------------------------------------------
+
+  /** Queues cells in order; each shows as pending until its turn. */
+  enqueueCells(cells: readonly vscode.NotebookCell[]): void {
+    for (const cell of cells) {
+      const exec = this.controller.createNotebookCellExecution(cell);
+      const task: Task = {
+        cell,
+        run: () => this.runCell(exec),
+        cancel: () => exec.end(undefined),
+      };
+      exec.token.onCancellationRequested(() => {
+        const i = this.queue.indexOf(task);
+        if (i >= 0) { this.queue.splice(i, 1); task.cancel(); }
+        else if (this.running) void this.interrupt();
+      });
+      this.queue.push(task);
+    }
+    void this.drain();
+  }
+
+  /**
+   * Runs code in this notebook's context outside any cell (the exported API's
+   * executeCode), queued behind running cells. Outputs go to `onOutput`.
+   */
+  runCode(code: string, onOutput: (o: OutputPayload) => void, token?: vscode.CancellationToken): Promise<ExecuteResult> {
+    return new Promise<ExecuteResult>((resolve, reject) => {
+      let started = false;
+      let done = false;
+      const task: Task = {
+        run: async () => {
+          if (token?.isCancellationRequested) { reject(new vscode.CancellationError()); return; }
+          started = true;
+          try { resolve(await this.execute(code, undefined, onOutput)); } catch (err) { reject(err); } finally { done = true; }
+        },
+        cancel: () => reject(new vscode.CancellationError()),
+      };
+      token?.onCancellationRequested(() => {
+        if (!started) {
+          const i = this.queue.indexOf(task);
+          if (i >= 0) { this.queue.splice(i, 1); task.cancel(); }
+        } else if (!done) {
+          void this.client.interrupt(this.uri).catch(() => undefined);
+        }
+      });
+      this.queue.push(task);
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let task = this.queue.shift(); task; task = this.queue.shift()) {
+        await this.restarting;
+        await task.run();
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Ends every queued (not yet started) cell without running it. */
+  cancelPending(): void {
+    for (const task of this.queue.splice(0)) task.cancel();
+  }
+
+  private async execute(code: string, cell: vscode.NotebookCell | undefined, onOutput: (o: OutputPayload) => void): Promise<ExecuteResult & { restarted?: boolean }> {
+    const running: Running = { executionId: randomUUID(), restarted: false };
+    this.running = running;
+    this.setStatus('busy');
+    try {
+      const result = await this.client.execute(
+        { executionId: running.executionId, notebookUri: this.uri, code, cellIndex: cell?.index, cwd: notebookCwd(this.notebook) },
+        onOutput,
+      );
+      // An abort caused by our own restart is not a loss: restart() holds the new context.
+      if (running.restarted && result.status === 'aborted') return { ...result, restarted: true };
+      if (result.crash) this.markLost(result.crash.exitCode !== null || result.crash.signal !== null ? 'dead' : 'unknown');
+      else { this.bound = true; this.lastCount = result.executionCount || this.lastCount; }
+      return result;
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'worker_crashed' || code === 'not_bound' || code === 'session_worker_unavailable') this.markLost('dead');
+      throw err;
+    } finally {
+      this.running = undefined;
+      if (this.statusValue === 'busy') this.setStatus(this.bound ? 'idle' : 'unknown');
+    }
+  }
+
+  private async runCell(exec: vscode.NotebookCellExecution): Promise<void> {
+    const cell = exec.cell;
+    const code = cell.document.getText();
+    exec.start(Date.now());
+    void exec.clearOutput();
+    this.displays.forgetCell(cell);
+    if (!code.trim()) { exec.end(true, Date.now()); return; }
+    exec.executionOrder = this.bound ? this.lastCount + 1 : 1;
+    const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items));
+    let ok = false;
+    try {
+      const r = await this.execute(code, cell, o => writer.handle(o));
+      exec.executionOrder = r.executionCount || exec.executionOrder;
+      if (r.result) writer.display(r.result.data, r.result.metadata);
+      if (r.error) writer.appendOutput(new vscode.NotebookCellOutput([errorItem(r.error.ename, r.error.evalue, r.error.traceback)]));
+      if (r.crash) writer.appendOutput(crashOutput(r.crash, r.restarted === true));
+      ok = r.status === 'ok';
+    } catch (err) {
+      writer.appendOutput(requestErrorOutput(err));
+    }
+    await writer.settled();
+    exec.end(ok, Date.now());
+    if (!ok) this.cancelPending();
+  }
+
+  /** update_display for an output in a cell that is not running: a short execution that keeps the cell's summary. */
+  private async updateOtherCell(cell: vscode.NotebookCell, outputId: string, items: vscode.NotebookCellOutputItem[]): Promise<void> {
+    const output = cell.outputs.find(o => outputIdOf(o) === outputId);
+    if (!output || this.queue.some(t => t.cell === cell)) return;
+    const summary = cell.executionSummary;
+    const exec = this.controller.createNotebookCellExecution(cell);
+    exec.executionOrder = summary?.executionOrder;
+    exec.start(summary?.timing?.startTime);
+    await exec.replaceOutputItems(items, output);
+    exec.end(summary?.success, summary?.timing?.endTime);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------
+
+  /** Explicit bind (command): a context now, without running a cell. */
+  async bind(): Promise<void> {
+    const r = await this.client.bind(this.uri, notebookCwd(this.notebook));
+    if (r.fresh) this.lastCount = 0;
+    this.bound = true;
+    this.pid = r.pid;
+    if (!this.running) this.setStatus('idle');
+  }
+
+  /** Releases the worker (recycled by the pool); the next run binds fresh. */
+  async unbind(): Promise<void> {
+    this.cancelPending();
+    const wasBound = this.bound || this.running !== undefined;
+    this.markLost('unknown');
+    if (wasBound) await this.client.unbind(this.uri);
+  }
+
+  /**
+   * KeyboardInterrupt in the running cell; queued cells are cancelled. If the cell
+   * is still running after the grace period, offers a restart (which works even
+   * when the worker ignores SIGINT).
+   */
+  async interrupt(graceSeconds = readGraceSeconds()): Promise<void> {
+    this.cancelPending();
+    const target = this.running;
+    if (!target) return;
+    target.interruptedAt ??= Date.now();
+    try { await this.client.interrupt(this.uri); } catch { /* not bound any more: nothing runs */ }
+    setTimeout(() => { if (this.running === target) void this.offerRestart(graceSeconds); }, graceSeconds * 1000);
+  }
+
+  private async offerRestart(graceSeconds: number): Promise<void> {
+    const name = path.basename(this.notebook.uri.path);
+    const choice = await vscode.window.showWarningMessage(
+      `pyctx: the cell in ${name} did not stop ${graceSeconds} s after the interrupt. Restart its Python context? (variables are lost, outputs kept)`,
+      'Restart', 'Keep waiting');
+    if (choice === 'Restart') await this.restart();
+  }
+
+  /** Fresh context for the notebook; the old worker is recycled; outputs stay. */
+  restart(): Promise<void> {
+    this.restarting ??= (async () => {
+      this.cancelPending();
+      if (this.running) this.running.restarted = true;
+      this.setStatus('restarting');
+      try {
+        const r = await this.client.restart(this.uri);
+        this.bound = true;
+        this.pid = r.pid;
+        this.lastCount = 0;
+        this.displays.clear();
+      } finally {
+        this.restarting = undefined;
+        if (this.statusValue === 'restarting') this.setStatus(this.bound ? 'idle' : 'unknown');
+      }
+    })();
+    return this.restarting;
+  }
+
+  /**
+   * The server's list of sessions changed (pushed stats): follow binds, unbinds
+   * and restarts made elsewhere (the Ref Explorer, another extension). Skipped
+   * while this runner itself is mid-request, when the list may lag behind.
+   */
+  syncFromServer(info: SessionInfo | undefined): void {
+    if (this.running || this.restarting) return;
+    if (info) {
+      this.pid = info.pid;
+      this.lastCount = info.executionCount;
+      if (!this.bound) { this.bound = true; this.setStatus('idle'); }
+    } else if (this.bound) {
+      this.markLost('unknown');
+    }
+  }
+
+  /** The server says this notebook's context is gone. */
+  onSessionLost(l: SessionLostParams): void {
+    if (l.reason === 'restarted') return;   // restart() already holds the new binding
+    const idleCrash = l.reason === 'crashed' && !this.running && this.bound;
+    this.markLost(l.reason === 'crashed' ? 'dead' : 'unknown');
+    if (idleCrash) {
+      // No cell to carry the notice: say it at notebook level.
+      void vscode.window.showWarningMessage(
+        `pyctx: the Python worker of ${path.basename(this.notebook.uri.path)} exited (${describeExit(l.exitCode, l.signal)}); its state is lost. The next run starts a fresh context.`);
+    }
+  }
+
+  /** The pool server restarted: nothing of this notebook's context survives. */
+  onServerReset(): void {
+    this.markLost('unknown');
+  }
+
+  private markLost(status: KernelStatus): void {
+    this.bound = false;
+    this.pid = undefined;
+    this.lastCount = 0;
+    this.displays.clear();
+    this.setStatus(status);
+  }
+
+  private setStatus(s: KernelStatus): void {
+    if (s === this.statusValue) return;
+    this.statusValue = s;
+    this.statusEmitter.fire(s);
+  }
+
+  dispose(): void {
+    this.cancelPending();
+    this.statusEmitter.dispose();
+  }
+}
+
+export function describeExit(exitCode: number | null, signal: string | null): string {
+  if (signal) return `signal ${signal}`;
+  if (exitCode !== null) return `exit code ${exitCode}`;
+  return 'no exit status';
+}
+
+/**
+ * The "state lost" notice on the cell that was running: a worker that died
+ * (exit code / signal), or a context ended under the cell (restart, unbind).
+ */
+function crashOutput(crash: NonNullable<ExecuteResult['crash']>, restartedHere: boolean): vscode.NotebookCellOutput {
+  if (restartedHere) {
+    return new vscode.NotebookCellOutput([errorItem('Restarted', 'The context was restarted while this cell ran; state lost.', [])]);
+  }
+  if (crash.exitCode === null && crash.signal === null) {
+    const text = `This cell was stopped: ${crash.message || 'its context ended'}; state lost. The next run starts a fresh context.`;
+    return new vscode.NotebookCellOutput([errorItem('ContextEnded', text, [])]);
+  }
+  const how = describeExit(crash.exitCode, crash.signal);
+  const text = `The Python worker running this notebook exited (${how}); state lost. The next run starts a fresh context.`;
+  return new vscode.NotebookCellOutput([errorItem('WorkerCrashed', text, [`WorkerCrashed: ${text}`, ...(crash.message ? [crash.message] : [])])]);
+}
+
+/** A request that failed before producing a result (no Python, pool exhausted, server gone). */
+function requestErrorOutput(err: unknown): vscode.NotebookCellOutput {
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return new vscode.NotebookCellOutput([errorItem(code ? `pyctx: ${code}` : 'pyctx error', message, [])]);
+}
+
+function readGraceSeconds(): number {
+  const v = vscode.workspace.getConfiguration('pyctx').get<number>('interrupt.graceSeconds');
+  return typeof v === 'number' && v >= 0 ? v : 5;
+}

@@ -1,0 +1,151 @@
+// Context: an explicit handle on a worker bound to one owner (a notebook, an async
+// scope, a CLI run). It carries the session id its refs belong to, routes every
+// call to its worker (through the pool's affinity rules) and reports when the
+// worker is lost. The handle stays valid across restart(); after unbind() every
+// call rejects with context_not_bound.
+import { EventEmitter } from 'node:events';
+import type { Pool } from './pool';
+import type {
+  CallOptions, CompleteResult, ContextLostEvent, ExecuteOptions, ExecuteResult, InspectResult,
+  Ref, RefInfo, WorkerStats,
+} from './types';
+
+export type ContextState = 'bound' | 'lost' | 'unbound';
+
+export interface ContextEvents {
+  lost: [ContextLostEvent];
+  restarted: [{ pid: number }];
+  busy: [boolean];
+  unbound: [];
+}
+
+/** Internal hooks the pool gives each context (not public API). */
+export interface ContextBackend {
+  request(ctx: Context, op: string, fields: Record<string, unknown>, opts: CallOptions & { userCode: boolean; stateless: boolean }): Promise<unknown>;
+  execute(ctx: Context, code: string, opts: ExecuteOptions): Promise<ExecuteResult>;
+  interrupt(ctx: Context): boolean;
+  unbind(ctx: Context): Promise<void>;
+  restart(ctx: Context): Promise<void>;
+  control(ctx: Context, op: string, fields: Record<string, unknown>, timeoutMs: number): Promise<unknown>;
+  refs(sessionId: string): Promise<RefInfo[]>;
+  busy(ctx: Context): boolean;
+  pid(ctx: Context): number;
+}
+
+export class Context extends EventEmitter<ContextEvents> {
+  state: ContextState = 'bound';
+  readonly boundAt = Date.now();
+  /** Set while restart() swaps the worker; requests wait for it. */
+  pendingWorker: Promise<void> | null = null;
+
+  constructor(
+    readonly sessionId: string,
+    readonly owner: string | null,
+    readonly cwd: string | undefined,
+    private readonly backend: ContextBackend,
+    readonly pool: Pool,
+  ) {
+    super();
+  }
+
+  /** Same as sessionId. */
+  get id(): string { return this.sessionId; }
+  /** Pid of the current worker (-1 once unbound). */
+  get pid(): number { return this.backend.pid(this); }
+  /** True while a request runs or waits on this context's worker. */
+  get busy(): boolean { return this.backend.busy(this); }
+  get bound(): boolean { return this.state === 'bound'; }
+
+  /** Run statements; a Python exception rejects with python_error. */
+  async exec(code: string, opts: CallOptions = {}): Promise<void> {
+    await this.backend.request(this, 'exec', { code, store_history: false }, { ...opts, userCode: true, stateless: true });
+  }
+
+  /** Evaluate an expression; plain data comes back as values, anything else as a Ref. */
+  eval(code: string, locals?: Record<string, unknown>, opts: CallOptions = {}): Promise<any> {
+    const fields: Record<string, unknown> = { code };
+    if (locals !== undefined) fields.locals = locals;
+    return this.backend.request(this, 'eval', fields, { ...opts, userCode: true, stateless: true });
+  }
+
+  /** module.fn(*args, **kwargs). */
+  call(module: string, fn: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<any> {
+    return this.backend.request(this, 'call', { module, fn, args, kwargs }, { ...opts, userCode: true, stateless: true });
+  }
+
+  /** ref.name(*args, **kwargs) on the worker holding the ref. */
+  method(ref: Ref, name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<any> {
+    return this.backend.request(this, 'method', { ref, name, args, kwargs }, { ...opts, userCode: true, stateless: false });
+  }
+
+  /** getattr(ref, name). */
+  attr(ref: Ref, name: string, opts: CallOptions = {}): Promise<any> {
+    return this.backend.request(this, 'attr', { ref, name }, { ...opts, userCode: true, stateless: false });
+  }
+
+  /** Run a notebook cell: streams and displays go to the callbacks; a Python error resolves with status 'error'. */
+  execute(code: string, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+    return this.backend.execute(this, code, opts);
+  }
+
+  /** SIGINT the running request (KeyboardInterrupt in Python). False when nothing runs. */
+  interrupt(): boolean { return this.backend.interrupt(this); }
+
+  /** Give the worker back (recycled if it ran code; killed at once if busy). Safe to repeat. */
+  unbind(): Promise<void> { return this.backend.unbind(this); }
+
+  /** Replace the worker with a fresh one (busy or stuck workers are killed); same session id. */
+  restart(): Promise<void> { return this.backend.restart(this); }
+
+  /** Completions at cursor from the control channel; empty when the budget elapses. */
+  async complete(code: string, cursor: number, opts: { budgetMs?: number } = {}): Promise<CompleteResult> {
+    const empty = { matches: [], cursorStart: cursor, cursorEnd: cursor };
+    try {
+      const v = await this.backend.control(this, 'complete', { code, cursor, session: this.sessionId }, opts.budgetMs ?? 1000) as Record<string, unknown> | null;
+      if (!v) return empty;
+      return {
+        matches: Array.isArray(v.matches) ? v.matches.map(String) : [],
+        cursorStart: typeof v.cursor_start === 'number' ? v.cursor_start : cursor,
+        cursorEnd: typeof v.cursor_end === 'number' ? v.cursor_end : cursor,
+      };
+    } catch (e) {
+      if ((e as { code?: string }).code === 'context_not_bound') throw e;
+      return empty;
+    }
+  }
+
+  /** What the name at cursor is (type, repr, len, shape, doc); found: false when unknown or over budget. */
+  async inspect(code: string, cursor: number, opts: { budgetMs?: number } = {}): Promise<InspectResult> {
+    try {
+      const v = await this.backend.control(this, 'inspect', { code, cursor, session: this.sessionId }, opts.budgetMs ?? 1000) as Record<string, unknown> | null;
+      if (!v || v.found !== true) return { found: false };
+      const r: InspectResult = { found: true };
+      if (typeof v.name === 'string') r.name = v.name;
+      if (typeof v.type_name === 'string') r.typeName = v.type_name;
+      if (typeof v.repr === 'string') r.repr = v.repr;
+      if (typeof v.len === 'number') r.len = v.len;
+      if (v.shape !== undefined && v.shape !== null) r.shape = v.shape;
+      if (typeof v.doc === 'string') r.doc = v.doc;
+      return r;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'context_not_bound') throw e;
+      return { found: false };
+    }
+  }
+
+  /** The worker's own stats (rss, gc, namespace size, refs), answered during a running cell. */
+  async workerStats(opts: { timeoutMs?: number } = {}): Promise<WorkerStats> {
+    const v = await this.backend.control(this, 'stats', {}, opts.timeoutMs ?? 2000) as Record<string, unknown>;
+    return {
+      ...v,
+      rssBytes: Number(v.rss_bytes ?? 0),
+      gcCounts: Array.isArray(v.gc_counts) ? v.gc_counts.map(Number) : [],
+      namespaceSize: Number(v.namespace_size ?? 0),
+      refs: Number(v.refs ?? 0),
+      sessions: Number(v.sessions ?? 0),
+    };
+  }
+
+  /** This session's refs (explicit refs, namespace variables, held results). */
+  refs(): Promise<RefInfo[]> { return this.backend.refs(this.sessionId); }
+}

@@ -1,0 +1,173 @@
+// Public types of the pool library (re-exported from src/pool/index.ts). These
+// names are part of the package contract: extend, don't rename.
+import type { MimeBundle } from '../protocol/wire';
+
+export type { MimeBundle };
+
+/** How requests reach a bound session's worker when it is busy (see seeds/002). */
+export type AffinityMode = 'strict_queue' | 'strict_fail_fast' | 'hint';
+
+export interface PoolOptions {
+  /** Interpreter command or path; resolved once to its real sys.executable. Default python3, then python. */
+  python?: string;
+  /** Maximum number of workers (bound + unbound). Default 4. */
+  size?: number;
+  /** Idle fresh workers kept started in advance (within size). Default 1. */
+  warm?: number;
+  /** Working directory of spawned workers. Default process.cwd(). */
+  cwd?: string;
+  /** Extra environment for workers (merged over process.env). */
+  env?: Record<string, string | undefined>;
+  /** Default time limit of a running request; undefined = none. */
+  requestTimeoutMs?: number;
+  /** Grace after the SIGINT of a timed-out request before the worker is killed. Default 2000. */
+  interruptGraceMs?: number;
+  /** Largest frame either side accepts. Default wire DEFAULT_MAX_FRAME_BYTES (256 MiB). */
+  maxFrameBytes?: number;
+  /** Modules imported by every worker at start (PYCTX_PRELOAD). */
+  preload?: string[];
+  /** Default affinity mode. Default 'strict_queue'. */
+  affinity?: AffinityMode;
+  /** strict_queue: how long a request may wait for its worker; undefined = no limit. */
+  queueTimeoutMs?: number;
+  /** strict_queue: maximum queued requests per worker (and for the free-worker queue). Default 1000. */
+  maxQueueLength?: number;
+  /** Ref TTL configured per session; null/undefined = off. */
+  refTtlSeconds?: number | null;
+  /** Per-session ref maximum with LRU eviction. Default 10,000. */
+  maxRefsPerSession?: number;
+  /** Time a worker may take from spawn to hello. Default 20000. */
+  startTimeoutMs?: number;
+}
+
+export interface BindOptions {
+  /** Session id for refs; generated when omitted. */
+  sessionId?: string;
+  /** Working directory and sys.path[0] of the bound worker. */
+  cwd?: string;
+  /** Free-form owner label shown in stats (e.g. a notebook URI). */
+  owner?: string;
+  /** Ref settings for this session (default: the pool's). */
+  refTtlSeconds?: number | null;
+  maxRefsPerSession?: number;
+}
+
+/** Options every request accepts. */
+export interface CallOptions {
+  timeoutMs?: number;
+  affinity?: AffinityMode;
+  /** Plain-data variables visible in Python through pyctx_worker.runtime.get_context(). */
+  runtimeContext?: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+export interface StreamEvent { name: 'stdout' | 'stderr'; text: string }
+export interface DisplayEvent {
+  data: MimeBundle;
+  metadata: Record<string, unknown>;
+  transient?: { display_id?: string };
+  /** true for update_display (replace the output with transient.display_id). */
+  update: boolean;
+  displayId?: string;
+}
+export interface InputRequest { prompt: string; password: boolean }
+
+export interface ExecuteOptions extends CallOptions {
+  onStream?: (ev: StreamEvent) => void;
+  onDisplay?: (ev: DisplayEvent) => void;
+  onClearOutput?: (ev: { wait: boolean }) => void;
+  /** Answer input(); resolve null to cancel (raises in Python). Without it input() is cancelled. */
+  onInput?: (req: InputRequest) => Promise<string | null> | string | null;
+  /** Count this cell in execution_count / output history. Default true. */
+  storeHistory?: boolean;
+}
+
+export interface ExecuteResult {
+  status: 'ok' | 'error';
+  executionCount: number;
+  result?: { data: MimeBundle; metadata: Record<string, unknown> };
+  error?: { ename: string; evalue: string; traceback: string[] };
+}
+
+/** A handle to a Python object kept in a worker (wire shape; plain data). */
+export interface Ref {
+  __type__: 'ref';
+  __schema__: 1;
+  id: string;
+  session_id: string;
+  type_name: string;
+  python_module: string;
+}
+
+export interface RefInfo {
+  id: string;
+  sessionId: string;
+  kind: 'ref' | 'variable' | 'result';
+  name?: string;
+  typeName: string;
+  pythonModule: string;
+  sizeBytes: number;
+  repr: string;
+  createdAt: number;   // ms since epoch
+  lastAccess: number;  // ms since epoch
+  executionCount?: number;
+  ttlSeconds?: number | null;
+}
+
+export type WorkerState = 'starting' | 'idle' | 'bound' | 'busy' | 'stopping';
+
+export interface WorkerStatsEntry {
+  pid: number;
+  state: WorkerState;
+  owner: string | null;
+  sessionId: string | null;
+  rssBytes: number;
+  startedAt: number; // ms since epoch
+}
+
+export interface PoolStats {
+  numWorkers: number;
+  availableWorkers: number;
+  checkedOut: number;
+  pendingRequests: number;
+  workers: WorkerStatsEntry[];
+}
+
+/** Result of ctx.workerStats() (the worker's `stats` op, via the control channel). */
+export interface WorkerStats {
+  rssBytes: number;
+  gcCounts: number[];
+  namespaceSize: number;
+  refs: number;
+  sessions: number;
+  [key: string]: unknown;
+}
+
+export interface CompleteResult { matches: string[]; cursorStart: number; cursorEnd: number }
+export interface InspectResult {
+  found: boolean;
+  name?: string;
+  typeName?: string;
+  repr?: string;
+  len?: number;
+  shape?: unknown;
+  doc?: string;
+}
+
+export interface ContextLostEvent {
+  sessionId: string;
+  owner: string | null;
+  pid: number;
+  exitCode: number | null;
+  signal: string | null;
+  message: string;
+}
+
+export interface HelloInfo {
+  pid: number;
+  protocol: number;
+  python_version: string;
+  executable: string;
+  codec: string;
+  capabilities: string[];
+}

@@ -1,0 +1,433 @@
+// One Python worker process and its two channels (see src/protocol/wire.ts):
+// the main channel (stdin/stdout) carries one request at a time, in FIFO order
+// from this object's queue; the control channel (fd 3 socket) carries concurrent
+// queries answered by the worker's control thread, even while a cell runs.
+// This class owns spawning, framing, request timeouts (SIGINT, then kill after a
+// grace period), input() round trips, and turning an exit into rejections. Pool
+// policy (binding, recycling, replacement) lives in pool.ts.
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { Readable, Writable, Duplex } from 'node:stream';
+import { CONTROL_FD, Op } from '../protocol/wire';
+import { PyCtxError, PyCtxErrorCode, fromWireError } from './errors';
+import { FrameDecoder, encodeFrame } from './framing';
+import { execaSync, loadExeca, workerBootstrap } from './python';
+import type { HelloInfo, InputRequest } from './types';
+
+export interface WorkerSpawnOptions {
+  executable: string;
+  pythonDir: string;
+  cwd: string;
+  env: Record<string, string | undefined>;
+  maxFrameBytes: number;
+  preload: string[];
+  /** Default session of this worker (PYCTX_SESSION); requests name theirs explicitly. */
+  session: string;
+  startTimeoutMs: number;
+  interruptGraceMs: number;
+}
+
+/** A request waiting for or holding the main channel. */
+export interface Job {
+  op: string;
+  fields: Record<string, unknown>;
+  /** Total time limit from submission (queued + running). */
+  timeoutMs?: number;
+  /** Time limit while queued; elapsing gives pool_saturated. */
+  queueTimeoutMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (ev: Record<string, unknown>) => void;
+  onInput?: (req: InputRequest) => Promise<string | null> | string | null;
+}
+
+interface LiveJob extends Job {
+  id: number;
+  frame: Buffer;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  state: 'queued' | 'running' | 'done';
+  timer?: NodeJS.Timeout;
+  queueTimer?: NodeJS.Timeout;
+  graceTimer?: NodeJS.Timeout;
+  timedOut?: boolean;
+  abortListener?: () => void;
+}
+
+export interface WorkerExit {
+  exitCode: number | null;
+  signal: string | null;
+  /** Why we killed it, if we did. */
+  reason?: { code: PyCtxErrorCode; message: string };
+  /** Last bytes the process wrote to its real stderr (startup errors). */
+  stderr: string;
+}
+
+const PAGE_SIZE = 4096;
+
+export class Worker extends EventEmitter {
+  readonly pid: number;
+  readonly startedAt = Date.now();
+  hello!: HelloInfo;
+  /** Resolves after the hello; rejects with worker_start_failed. */
+  ready!: Promise<void>;
+  exited = false;
+  exitInfo?: WorkerExit;
+  /** Resolves when the process is gone and every pending request was settled. */
+  readonly closed: Promise<WorkerExit>;
+
+  private readonly proc: import('execa').ResultPromise<any>;
+  private readonly stdin: Writable;
+  private readonly ctrl: Duplex;
+  private nextId = 1;
+  private current: LiveJob | null = null;
+  private readonly queue: LiveJob[] = [];
+  private readonly ctrlPending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer?: NodeJS.Timeout }>();
+  private killReason?: { code: PyCtxErrorCode; message: string };
+  private stderrTail = '';
+  private resolveClosed!: (e: WorkerExit) => void;
+
+  private constructor(proc: import('execa').ResultPromise<any>, private readonly opts: WorkerSpawnOptions) {
+    super();
+    this.proc = proc;
+    this.pid = proc.pid ?? -1;
+    this.closed = new Promise(r => { this.resolveClosed = r; });
+    this.stdin = proc.stdin as Writable;
+    const stdout = proc.stdout as unknown as Readable;
+    this.ctrl = proc.stdio[CONTROL_FD] as unknown as Duplex;
+    const swallow = (): void => {}; // EPIPE etc. surface as the exit event instead
+    this.stdin.on('error', swallow);
+    stdout.on('error', swallow);
+    this.ctrl.on('error', swallow);
+
+    const main = new FrameDecoder(opts.maxFrameBytes, m => this.onMainFrame(m as Record<string, unknown>));
+    stdout.on('data', (chunk: Buffer) => {
+      if (this.exited) return;
+      try { main.push(chunk); } catch (e) { this.protocolBreak(e); }
+    });
+    const control = new FrameDecoder(opts.maxFrameBytes, m => this.onControlFrame(m as Record<string, unknown>));
+    this.ctrl.on('data', (chunk: Buffer) => {
+      if (this.exited) return;
+      try { control.push(chunk); } catch (e) { this.protocolBreak(e); }
+    });
+    (proc.stderr as unknown as Readable).on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-4000);
+    });
+
+    let stdoutEnded = false;
+    stdout.once('end', () => { stdoutEnded = true; });
+    proc.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      // Let the last reply bytes (written just before exiting) be read first.
+      const finish = (): void => this.onExit(code, signal);
+      if (stdoutEnded) setImmediate(finish);
+      else {
+        const t = setTimeout(finish, 100);
+        stdout.once('end', () => { clearTimeout(t); setImmediate(finish); });
+      }
+    });
+    // The subprocess promise (reject: false) never rejects; keep it from dangling.
+    proc.catch(() => {});
+  }
+
+  /**
+   * Spawn a worker now (pid known at once, for stats); `ready` resolves after its
+   * hello. Needs loadExeca() to have resolved (Pool.start does).
+   */
+  static spawnSync(opts: WorkerSpawnOptions): Worker {
+    const { execa } = execaSync();
+    const env: Record<string, string | undefined> = {
+      ...opts.env,
+      PYCTX_MAX_FRAME_BYTES: String(opts.maxFrameBytes),
+      PYCTX_PRELOAD: opts.preload.join(','),
+      PYCTX_SESSION: opts.session,
+    };
+    const proc = execa(opts.executable, ['-c', workerBootstrap(opts.pythonDir)], {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'], buffer: false, reject: false, cleanup: true,
+      env, extendEnv: true, cwd: opts.cwd,
+    });
+    const w = new Worker(proc as unknown as import('execa').ResultPromise<any>, opts);
+    w.ready = w.handshake();
+    w.ready.catch(() => {});
+    return w;
+  }
+
+  /** Spawn and wait for the hello. */
+  static async start(opts: WorkerSpawnOptions): Promise<Worker> {
+    await loadExeca();
+    const w = Worker.spawnSync(opts);
+    await w.ready;
+    return w;
+  }
+
+  private async handshake(): Promise<void> {
+    try {
+      if (this.pid < 0) throw new PyCtxError('worker_start_failed', `could not spawn ${this.opts.executable}`);
+      this.hello = await this.request({ op: Op.hello, fields: {}, timeoutMs: this.opts.startTimeoutMs }) as HelloInfo;
+    } catch (e) {
+      this.kill({ code: 'worker_start_failed', message: 'no hello' });
+      const exit = await this.closed;
+      const err = e as PyCtxError;
+      throw new PyCtxError('worker_start_failed',
+        `worker ${this.pid} did not start (${err.code ?? ''} ${err.message})${exit.stderr ? `: ${exit.stderr.trim()}` : ''}`,
+        { exitCode: exit.exitCode, signal: exit.signal, pid: this.pid, cause: e });
+    }
+  }
+
+  /** Running or queued requests. */
+  get busy(): boolean { return this.current !== null || this.queue.length > 0; }
+  get running(): boolean { return this.current !== null; }
+  get queueLength(): number { return this.queue.length; }
+
+  /** Resident memory from /proc (no round trip); 0 if unavailable. */
+  rssBytes(): number {
+    if (this.exited) return 0;
+    try {
+      const statm = readFileSync(`/proc/${this.pid}/statm`, 'latin1');
+      const sp = statm.indexOf(' ');
+      return parseInt(statm.slice(sp + 1), 10) * PAGE_SIZE;
+    } catch { return 0; }
+  }
+
+  /**
+   * Queue a request on the main channel. The frame is encoded now, so an oversized
+   * request is refused synchronously (frame_too_large) without touching the worker.
+   */
+  request(job: Job): Promise<unknown> {
+    if (this.exited) return Promise.reject(this.deadError());
+    const id = this.nextId++;
+    const frame = encodeFrame({ ...job.fields, id, op: job.op }, this.opts.maxFrameBytes);
+    return new Promise((resolve, reject) => {
+      const live: LiveJob = { ...job, id, frame, resolve, reject, state: 'queued' };
+      if (job.signal?.aborted) {
+        reject(new PyCtxError('interrupted', 'request aborted before it started'));
+        return;
+      }
+      if (job.timeoutMs !== undefined && job.timeoutMs > 0 && Number.isFinite(job.timeoutMs)) {
+        live.timer = setTimeout(() => this.onTimeout(live), job.timeoutMs);
+      }
+      if (job.signal) {
+        live.abortListener = () => this.onAbort(live);
+        job.signal.addEventListener('abort', live.abortListener, { once: true });
+      }
+      this.queue.push(live);
+      if (this.current !== null && job.queueTimeoutMs !== undefined && Number.isFinite(job.queueTimeoutMs)) {
+        live.queueTimer = setTimeout(() => {
+          if (live.state !== 'queued') return;
+          this.settle(live, new PyCtxError('pool_saturated',
+            `request waited ${job.queueTimeoutMs} ms for worker ${this.pid} (queueTimeoutMs)`));
+        }, job.queueTimeoutMs);
+      }
+      this.pump();
+    });
+  }
+
+  /** A query on the control channel, answered while a cell runs; gives up after timeoutMs. */
+  control(op: string, fields: Record<string, unknown> = {}, timeoutMs = 5000): Promise<unknown> {
+    if (this.exited) return Promise.reject(this.deadError());
+    const id = this.nextId++;
+    const frame = encodeFrame({ ...fields, id, op }, this.opts.maxFrameBytes);
+    return new Promise((resolve, reject) => {
+      const entry: { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer?: NodeJS.Timeout } = { resolve, reject };
+      if (Number.isFinite(timeoutMs)) {
+        entry.timer = setTimeout(() => {
+          this.ctrlPending.delete(id);
+          reject(new PyCtxError('timeout', `control ${op} got no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this.ctrlPending.set(id, entry);
+      this.ctrl.write(frame);
+    });
+  }
+
+  /** Interrupt the running request if (and only if) it is still `job` (or any, when omitted). */
+  interrupt(onlyId?: number): boolean {
+    const cur = this.current;
+    if (this.exited || cur === null || (onlyId !== undefined && cur.id !== onlyId)) return false;
+    if (process.platform === 'win32') {
+      this.control(Op.interrupt).catch(() => {});
+    } else {
+      try { process.kill(this.pid, 'SIGINT'); } catch { return false; }
+    }
+    return true;
+  }
+
+  /** Id of the running request, for interrupt(onlyId). */
+  get currentId(): number | undefined { return this.current?.id; }
+
+  /** Kill the process now (SIGKILL); pending requests reject with `reason` (or worker_crashed). */
+  kill(reason?: { code: PyCtxErrorCode; message: string }): void {
+    if (this.exited) return;
+    if (reason && !this.killReason) this.killReason = reason;
+    try { this.proc.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+
+  /** Ask politely (shutdown op), then kill after graceMs. */
+  async stop(graceMs = 1000, reason?: { code: PyCtxErrorCode; message: string }): Promise<WorkerExit> {
+    if (this.exited) return this.closed;
+    if (reason && !this.killReason) this.killReason = reason;
+    if (this.busy) {
+      this.kill(reason);
+    } else {
+      try { this.stdin.write(encodeFrame({ id: this.nextId++, op: Op.shutdown }, this.opts.maxFrameBytes)); } catch { /* ignore */ }
+      const t = setTimeout(() => this.kill(reason), graceMs);
+      this.closed.finally(() => clearTimeout(t));
+    }
+    return this.closed;
+  }
+
+  // ---- internals ---------------------------------------------------------------
+
+  private pump(): void {
+    if (this.current !== null || this.exited) return;
+    const next = this.queue.shift();
+    if (!next) { this.emit('busy', false); return; }
+    if (next.queueTimer) { clearTimeout(next.queueTimer); next.queueTimer = undefined; }
+    next.state = 'running';
+    this.current = next;
+    this.stdin.write(next.frame);
+    this.emit('busy', true);
+  }
+
+  private onMainFrame(msg: Record<string, unknown>): void {
+    const job = this.current;
+    if (job === null || msg.id !== job.id) {
+      // Replies to a request we did not send (or no longer wait for) break the protocol.
+      this.protocolBreak(new PyCtxError('protocol_error', `unexpected frame for id ${String(msg.id)} (running ${job?.id ?? 'none'})`));
+      return;
+    }
+    if (typeof msg.event === 'string') {
+      if (msg.event === 'input_request') this.onInputRequest(job, msg);
+      else if (job.onEvent) {
+        try { job.onEvent(msg); } catch (e) { queueMicrotask(() => { throw e; }); }
+      }
+      return;
+    }
+    if (job.timedOut) {
+      this.settle(job, new PyCtxError('timeout', `${job.op} exceeded ${job.timeoutMs} ms and was interrupted`, { pid: this.pid }));
+    } else if (msg.ok === true) {
+      this.settle(job, undefined, msg.value);
+    } else {
+      this.settle(job, fromWireError(msg.error, this.pid));
+    }
+  }
+
+  private onInputRequest(job: LiveJob, msg: Record<string, unknown>): void {
+    const req: InputRequest = { prompt: String(msg.prompt ?? ''), password: msg.password === true };
+    const reply = (value: string | null): void => {
+      if (this.current !== job || this.exited) return;
+      const fields = value === null ? { cancelled: true } : { value };
+      try {
+        this.stdin.write(encodeFrame({ id: job.id, op: Op.inputReply, ...fields }, this.opts.maxFrameBytes));
+      } catch {
+        this.stdin.write(encodeFrame({ id: job.id, op: Op.inputReply, cancelled: true }, this.opts.maxFrameBytes));
+      }
+    };
+    if (!job.onInput) { reply(null); return; }
+    Promise.resolve()
+      .then(() => job.onInput!(req))
+      .then(v => reply(typeof v === 'string' ? v : null), () => reply(null));
+  }
+
+  private onControlFrame(msg: Record<string, unknown>): void {
+    const entry = this.ctrlPending.get(msg.id as number);
+    if (!entry) return; // answer after we gave up (budget elapsed): drop it
+    this.ctrlPending.delete(msg.id as number);
+    if (entry.timer) clearTimeout(entry.timer);
+    if (msg.ok === true) entry.resolve(msg.value);
+    else entry.reject(fromWireError(msg.error, this.pid));
+  }
+
+  private onTimeout(job: LiveJob): void {
+    if (job.state === 'queued') {
+      this.settle(job, new PyCtxError('timeout', `${job.op} timed out after ${job.timeoutMs} ms while queued; it never ran`));
+      return;
+    }
+    if (job.state !== 'running' || this.current !== job) return;
+    job.timedOut = true;
+    this.interrupt(job.id);
+    job.graceTimer = setTimeout(() => {
+      if (this.current === job && job.state === 'running') {
+        this.kill({ code: 'timeout', message: `${job.op} ignored SIGINT for ${this.opts.interruptGraceMs} ms after its timeout; worker killed` });
+      }
+    }, this.opts.interruptGraceMs);
+  }
+
+  private onAbort(job: LiveJob): void {
+    if (job.state === 'queued') {
+      this.settle(job, new PyCtxError('interrupted', 'request aborted while queued; it never ran'));
+    } else if (job.state === 'running') {
+      this.interrupt(job.id);
+    }
+  }
+
+  private settle(job: LiveJob, err?: unknown, value?: unknown): void {
+    if (job.state === 'done') return;
+    const wasRunning = job.state === 'running';
+    job.state = 'done';
+    if (job.timer) clearTimeout(job.timer);
+    if (job.queueTimer) clearTimeout(job.queueTimer);
+    if (job.graceTimer) clearTimeout(job.graceTimer);
+    if (job.signal && job.abortListener) job.signal.removeEventListener('abort', job.abortListener);
+    if (wasRunning) {
+      if (this.current === job) this.current = null;
+    } else {
+      const i = this.queue.indexOf(job);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
+    if (err !== undefined) job.reject(err);
+    else job.resolve(value);
+    if (wasRunning) this.pump();
+    else this.emit('queue');
+  }
+
+  private protocolBreak(e: unknown): void {
+    if (this.exited) return;
+    const msg = e instanceof Error ? e.message : String(e);
+    this.kill({ code: 'protocol_error', message: `protocol break: ${msg}` });
+  }
+
+  private deadError(): PyCtxError {
+    const x = this.exitInfo;
+    return new PyCtxError('worker_crashed', `worker ${this.pid} has exited (code ${x?.exitCode ?? '?'}, signal ${x?.signal ?? 'none'})`,
+      { exitCode: x?.exitCode ?? null, signal: x?.signal ?? null, pid: this.pid });
+  }
+
+  private onExit(exitCode: number | null, signal: string | null): void {
+    if (this.exited) return;
+    this.exited = true;
+    const info: WorkerExit = { exitCode, signal, reason: this.killReason, stderr: this.stderrTail };
+    this.exitInfo = info;
+    const crash = (): PyCtxError => {
+      const r = this.killReason;
+      return new PyCtxError(r?.code ?? 'worker_crashed',
+        r ? r.message : `worker ${this.pid} exited (code ${exitCode}, signal ${signal ?? 'none'})${this.stderrTail ? `: ${this.stderrTail.trim().slice(-500)}` : ''}`,
+        { exitCode, signal, pid: this.pid });
+    };
+    const cur = this.current;
+    if (cur) {
+      this.current = null;
+      const err = cur.timedOut
+        ? new PyCtxError('timeout', `${cur.op} exceeded ${cur.timeoutMs} ms; worker killed`, { exitCode, signal, pid: this.pid })
+        : crash();
+      cur.state = 'running';
+      this.settleDead(cur, err);
+    }
+    for (const job of this.queue.splice(0)) this.settleDead(job, crash());
+    for (const [, entry] of this.ctrlPending) {
+      if (entry.timer) clearTimeout(entry.timer);
+      entry.reject(crash());
+    }
+    this.ctrlPending.clear();
+    this.emit('exit', info);
+    this.resolveClosed(info);
+  }
+
+  private settleDead(job: LiveJob, err: PyCtxError): void {
+    if (job.state === 'done') return;
+    job.state = 'done';
+    if (job.timer) clearTimeout(job.timer);
+    if (job.queueTimer) clearTimeout(job.queueTimer);
+    if (job.graceTimer) clearTimeout(job.graceTimer);
+    if (job.signal && job.abortListener) job.signal.removeEventListener('abort', job.abortListener);
+    job.reject(err);
+  }
+}

@@ -1,0 +1,77 @@
+// pyctx/execute: runs one cell of a notebook on its session (binding one if
+// needed), streams outputs through an OutputSink, forwards input() to the client
+// as a pyctx/inputRequest, and turns a dead or replaced worker into an `aborted`
+// reply with crash info instead of a failed request. The reply is sent only
+// after the last output notification of the run.
+import type { CancellationToken } from 'vscode-languageserver';
+import type { ExecuteParams, ExecuteResult, InputReply, InputRequestParams, OutputPayload } from '../protocol/lsp';
+import { PyctxServerError, requireString } from './errors';
+import { jsonSafeBundle, OutputSink } from './outputs';
+import type { NotebookSession, NotebookSessions } from './sessions';
+
+export interface ExecuteDeps {
+  sessions: NotebookSessions;
+  sendOutput: (o: OutputPayload) => void;
+  askInput: (p: InputRequestParams) => Promise<InputReply>;
+  coalesceMs: number;
+  maxBytes: number;
+  /** After every run: the session's namespace (refs) may have changed. */
+  onRan: (session: NotebookSession) => void;
+}
+
+/** Pool error codes meaning "this context is gone", not "the request was bad". */
+const CONTEXT_GONE = new Set(['worker_crashed', 'context_not_bound', 'session_worker_unavailable']);
+
+export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token?: CancellationToken): Promise<ExecuteResult> {
+  const notebookUri = requireString(params?.notebookUri, 'notebookUri');
+  const executionId = requireString(params.executionId, 'executionId');
+  if (typeof params.code !== 'string') throw new PyctxServerError('bad_request', 'code must be a string');
+  const { session } = await deps.sessions.ensure(notebookUri, params.cwd);
+  const sink = new OutputSink({ executionId, send: deps.sendOutput, coalesceMs: deps.coalesceMs, maxBytes: deps.maxBytes });
+  const cancel = token?.onCancellationRequested(() => { session.ctx.interrupt(); });
+  session.running++;
+  try {
+    const r = await session.ctx.execute(params.code, {
+      onStream: ev => sink.stream(ev.name, ev.text),
+      onDisplay: ev => sink.display(ev.update ? 'update_display' : 'display', ev.data, ev.metadata, ev.displayId ?? ev.transient?.display_id),
+      onClearOutput: ev => sink.clearOutput(ev.wait),
+      onInput: async req => {
+        sink.flush();   // the prompt's preceding output must be visible first
+        const reply = await deps.askInput({ notebookUri, executionId, prompt: req.prompt, password: req.password })
+          .catch((): InputReply => ({ cancelled: true }));
+        return reply.cancelled ? null : (reply.value ?? '');
+      },
+      runtimeContext: {
+        notebook_uri: notebookUri,
+        cell_index: params.cellIndex ?? null,
+        execution_count: session.executionCount + 1,
+      },
+    });
+    session.executionCount = r.executionCount;
+    sink.flush();
+    const out: ExecuteResult = { status: r.status, executionCount: r.executionCount };
+    if (r.result) out.result = { data: jsonSafeBundle(r.result.data), metadata: r.result.metadata ?? {} };
+    if (r.error) out.error = r.error;
+    if (sink.truncated) out.truncated = true;
+    return out;
+  } catch (err) {
+    sink.flush();
+    const code = (err as { code?: string }).code;
+    if (!session.ended && !(code && CONTEXT_GONE.has(code))) throw err;
+    // The worker died under the cell, or the notebook was restarted/unbound meanwhile.
+    const e = err as { exitCode?: number | null; signal?: string | null; message?: string };
+    const crash = session.ended && session.ended.reason !== 'crashed'
+      ? { exitCode: null, signal: null, message: session.ended.message }
+      : { exitCode: session.ended?.exitCode ?? e.exitCode ?? null, signal: session.ended?.signal ?? e.signal ?? null,
+          message: e.message ?? session.ended?.message ?? 'the worker crashed' };
+    if (!session.ended) deps.sessions.markLost(session, crash);
+    const out: ExecuteResult = { status: 'aborted', executionCount: session.executionCount + 1, crash };
+    if (sink.truncated) out.truncated = true;
+    return out;
+  } finally {
+    sink.dispose();
+    cancel?.dispose();
+    session.running--;
+    deps.onRan(session);
+  }
+}

@@ -1,0 +1,84 @@
+// Live language features for notebook cells: completion and hover answered from
+// the bound worker's namespace (ctx.complete / ctx.inspect run on the worker's
+// control thread, so they never queue behind a running cell; a budget bounds the
+// wait). A cell's own text is the code and the cursor is its offset in the cell.
+// Notebooks that are not bound get nothing: completion never binds a worker.
+import {
+  CompletionItemKind, MarkupKind,
+  type CompletionItem, type CompletionList, type Connection, type Hover, type TextDocumentPositionParams,
+} from 'vscode-languageserver';
+import { NotebookDocuments, TextDocuments } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { codePointsToUtf16, utf16ToCodePoints } from './cursor';
+import type { NotebookSession, NotebookSessions } from './sessions';
+
+export const LIVE_BUDGET_MS = 200;
+const REPR_MAX = 400;
+
+export interface LanguageDeps {
+  sessions: NotebookSessions;
+  /** notebookDocument/didClose: the notebook's context is released. */
+  onNotebookClosed: (notebookUri: string) => void;
+}
+
+export function listenNotebooks(connection: Connection, deps: LanguageDeps): NotebookDocuments<TextDocument> {
+  const notebooks = new NotebookDocuments(new TextDocuments(TextDocument));
+  notebooks.onDidClose(nb => deps.onNotebookClosed(nb.uri));
+
+  // The cell under the request, its text, the cursor in Python's units, and the live session.
+  const locate = (p: TextDocumentPositionParams): { doc: TextDocument; code: string; cursor: number; session: NotebookSession } | undefined => {
+    const notebook = notebooks.findNotebookDocumentForCell(p.textDocument.uri);
+    const cell = notebooks.getNotebookCell(p.textDocument.uri);
+    const doc = cell && notebooks.getCellTextDocument(cell);
+    const session = notebook && deps.sessions.get(notebook.uri);
+    if (!doc || !session || session.ended) return undefined;
+    const code = doc.getText();
+    return { doc, code, cursor: utf16ToCodePoints(code, doc.offsetAt(p.position)), session };
+  };
+
+  connection.onCompletion(async (p): Promise<CompletionList | null> => {
+    const at = locate(p);
+    if (!at) return null;
+    const r = await at.session.ctx.complete(at.code, at.cursor, { budgetMs: LIVE_BUDGET_MS }).catch(() => undefined);
+    if (!r || r.matches.length === 0) return null;
+    const range = {
+      start: at.doc.positionAt(codePointsToUtf16(at.code, r.cursorStart)),
+      end: at.doc.positionAt(codePointsToUtf16(at.code, r.cursorEnd)),
+    };
+    const items = r.matches.map((m, i): CompletionItem => {
+      // Matches may be dotted ("x.keys"): show the last part, filter on the whole.
+      const label = m.slice(m.lastIndexOf('.', m.length - 2) + 1);
+      return {
+        label, filterText: m, sortText: String(i).padStart(5, '0'),
+        kind: label.endsWith('(') ? CompletionItemKind.Method : CompletionItemKind.Variable,
+        textEdit: { range, newText: m },
+      };
+    });
+    return { isIncomplete: false, items };
+  });
+
+  connection.onHover(async (p): Promise<Hover | null> => {
+    const at = locate(p);
+    if (!at) return null;
+    const r = await at.session.ctx.inspect(at.code, at.cursor, { budgetMs: LIVE_BUDGET_MS }).catch(() => undefined);
+    if (!r || !r.found) return null;
+    const facts = [r.typeName ? `\`${r.typeName}\`` : undefined,
+      r.len !== undefined && r.len !== null ? `len ${r.len}` : undefined,
+      r.shape !== undefined && r.shape !== null ? `shape ${formatShape(r.shape)}` : undefined].filter(Boolean);
+    const lines = [`**${r.name ?? 'value'}**: ${facts.join(' · ')}`];
+    if (r.repr) lines.push('```python\n' + truncate(r.repr, REPR_MAX) + '\n```');
+    if (r.doc) lines.push(truncate(r.doc, REPR_MAX));
+    return { contents: { kind: MarkupKind.Markdown, value: lines.join('\n\n') } };
+  });
+
+  notebooks.listen(connection);
+  return notebooks;
+}
+
+function formatShape(shape: unknown): string {
+  return Array.isArray(shape) ? `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})` : String(shape);
+}
+
+function truncate(s: string, max: number): string {
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}

@@ -1,0 +1,121 @@
+// Entry of the pool server (bundled to dist/server.js; the extension starts it
+// with vscode-languageclient over stdio). One connection, one Pool for the
+// interpreter named in initializationOptions (lsp.ts ServerOptions), sessions
+// keyed by notebook URI, pyctx/* methods and live completion/hover for cells.
+// This file only wires the parts together; each rule lives in its own module.
+import { createConnection, ProposedFeatures, type InitializeResult } from 'vscode-languageserver/node';
+import * as lsp from '../protocol/lsp';
+import { guarded, requireString } from './errors';
+import { runExecute } from './execute';
+import { listenNotebooks } from './language';
+import { ChangePusher } from './notify';
+import { DEFAULT_OPTIONS, PoolHost } from './poolHost';
+import { refsPage, statsPayload } from './queries';
+import { onRequest, onRequest0, sendNotification, sendRequest } from './rpc';
+import { NotebookSessions } from './sessions';
+import { parseServerOptions } from './options';
+
+const connection = createConnection(ProposedFeatures.all);
+let host: PoolHost | undefined;
+let sessions: NotebookSessions | undefined;
+let pusher: ChangePusher | undefined;
+let options: lsp.ServerOptions = {};
+
+const need = <T>(v: T | undefined): T => {
+  if (v === undefined) throw new Error('the server is not initialized');
+  return v;
+};
+
+connection.onInitialize((params): InitializeResult => {
+  options = parseServerOptions(params.initializationOptions);
+  host = new PoolHost(options, s => sendNotification(connection, lsp.serverStatus, s));
+  const h = host;
+  pusher = new ChangePusher(
+    () => {
+      const pool = h.current;
+      if (pool) sendNotification(connection, lsp.statsChanged, { ...statsPayload(pool), sessions: need(sessions).list() });
+    },
+    sessionId => sendNotification(connection, lsp.refsChanged, { sessionId, notebookUri: sessions?.bySession(sessionId)?.notebookUri }),
+  );
+  const push = pusher;
+  sessions = new NotebookSessions(h, {
+    onLost: p => { sendNotification(connection, lsp.sessionLost, p); push.stats(); },
+    onChanged: () => push.stats(),
+  });
+  return {
+    capabilities: {
+      completionProvider: { triggerCharacters: ['.'] },
+      hoverProvider: true,
+      notebookDocumentSync: { notebookSelector: [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }] },
+    },
+    serverInfo: { name: 'pyctx' },
+  };
+});
+
+connection.onInitialized(() => {
+  const h = need(host);
+  void h.start().then(pool => {
+    if (!pool) return;
+    pool.on('stats', () => pusher?.stats());
+    pool.on('refs', (ev: { sessionId?: string }) => { if (ev?.sessionId) pusher?.refs(ev.sessionId); });
+    pusher?.stats();
+  });
+});
+
+const sess = (): NotebookSessions => need(sessions);
+
+onRequest(connection, lsp.bind, guarded(async p => sess().bind(requireString(p?.notebookUri, 'notebookUri'), p.cwd)));
+onRequest(connection, lsp.unbind, guarded(async p => ({ unbound: await sess().unbind(requireString(p?.notebookUri, 'notebookUri')) })));
+onRequest(connection, lsp.restart, guarded(async p => sess().restart(requireString(p?.notebookUri, 'notebookUri'))));
+onRequest(connection, lsp.interrupt, guarded(async p => {
+  const session = sess().get(requireString(p?.notebookUri, 'notebookUri'));
+  if (!session || session.running === 0) return { interrupted: false };
+  return { interrupted: session.ctx.interrupt() };
+}));
+onRequest(connection, lsp.execute, (p, token) => guarded((params: lsp.ExecuteParams) => runExecute(params, {
+  sessions: sess(),
+  sendOutput: o => sendNotification(connection, lsp.output, o),
+  askInput: q => sendRequest(connection, lsp.inputRequest, q),
+  coalesceMs: options.streamCoalesceMs ?? DEFAULT_OPTIONS.streamCoalesceMs,
+  maxBytes: options.outputMaxBytes ?? DEFAULT_OPTIONS.outputMaxBytes,
+  onRan: s => { pusher?.refs(s.sessionId); pusher?.stats(); },
+}, token))(p));
+onRequest0(connection, lsp.stats, guarded(async () => statsPayload(await need(host).get())));
+onRequest0(connection, lsp.sessions, guarded(async () => sess().list()));
+onRequest(connection, lsp.refs, guarded(async p => refsPage(await need(host).get(), requireString(p?.sessionId, 'sessionId'), p.offset, p.limit)));
+onRequest(connection, lsp.releaseRef, guarded(async p => {
+  const pool = await need(host).get();
+  const ref = { __type__: 'ref' as const, __schema__: 1 as const, id: requireString(p?.refId, 'refId'),
+    session_id: requireString(p.sessionId, 'sessionId'), type_name: '', python_module: '' };
+  const released = await pool.releaseRef(ref);
+  pusher?.refs(p.sessionId);
+  return { released };
+}));
+onRequest(connection, lsp.releaseSession, guarded(async p => {
+  const pool = await need(host).get();
+  const count = await pool.releaseSession(requireString(p?.sessionId, 'sessionId'));
+  pusher?.refs(p.sessionId);
+  return { count };
+}));
+
+listenNotebooks(connection, {
+  get sessions() { return sess(); },
+  onNotebookClosed: uri => { void sessions?.unbind(uri).catch(() => false); },
+});
+
+// Shutdown ends every worker; the process exits on `exit` (handled by the library).
+let closing: Promise<void> | undefined;
+const shutdown = (): Promise<void> => {
+  closing ??= (async () => {
+    pusher?.dispose();
+    await sessions?.closeAll().catch(() => undefined);
+    await host?.close().catch(() => undefined);
+  })();
+  return closing;
+};
+connection.onShutdown(() => shutdown());
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.on(sig, () => { void shutdown().finally(() => process.exit(0)); });
+}
+
+connection.listen();

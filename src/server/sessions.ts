@@ -1,0 +1,145 @@
+// Notebook URI -> bound pool context. Owns the server's session rules:
+//  - bind is idempotent (a second bind, or one racing the first, gets the same
+//    context, `fresh: false`); the notebook's folder becomes the worker's cwd and
+//    sys.path[0];
+//  - unbind (request or notebookDocument/didClose) returns the worker to the pool;
+//  - restart replaces the context (the old worker is killed even if busy or deaf
+//    to SIGINT) and keeps the cwd;
+//  - a lost context (worker crashed) is dropped once, and the client is told with
+//    one pyctx/sessionLost; the notebook's next execute binds fresh.
+import { randomUUID } from 'node:crypto';
+import type { Context, ContextLostEvent } from '../pool';
+import type { BindResult, SessionInfo, SessionLostParams } from '../protocol/lsp';
+import type { PoolHost } from './poolHost';
+
+export type EndReason = 'unbound' | 'restarted' | 'crashed';
+
+export interface NotebookSession {
+  readonly notebookUri: string;
+  readonly sessionId: string;
+  readonly cwd: string | undefined;
+  readonly ctx: Context;
+  readonly pid: number;
+  readonly boundAt: number;
+  executionCount: number;
+  running: number;
+  /** Set once the session is over; in-flight executes report it. */
+  ended?: { reason: EndReason; exitCode: number | null; signal: string | null; message: string };
+}
+
+export interface SessionHooks {
+  onLost(params: SessionLostParams): void;
+  onChanged(): void;
+}
+
+export class NotebookSessions {
+  // Current binding per notebook: pending until the pool answers, then settled.
+  private readonly byUri = new Map<string, { promise: Promise<NotebookSession>; session?: NotebookSession }>();
+  private readonly bySessionId = new Map<string, NotebookSession>();
+
+  constructor(private readonly host: PoolHost, private readonly hooks: SessionHooks) {}
+
+  /** The notebook's live session, binding one if needed. */
+  async ensure(notebookUri: string, cwd?: string): Promise<{ session: NotebookSession; fresh: boolean }> {
+    const existing = this.byUri.get(notebookUri);
+    if (existing) return { session: await existing.promise, fresh: false };
+    const entry: { promise: Promise<NotebookSession>; session?: NotebookSession } = { promise: this.bindNew(notebookUri, cwd) };
+    this.byUri.set(notebookUri, entry);
+    try {
+      entry.session = await entry.promise;
+      this.hooks.onChanged();
+      return { session: entry.session, fresh: true };
+    } catch (err) {
+      if (this.byUri.get(notebookUri) === entry) this.byUri.delete(notebookUri);
+      throw err;
+    }
+  }
+
+  async bind(notebookUri: string, cwd?: string): Promise<BindResult> {
+    const { session, fresh } = await this.ensure(notebookUri, cwd);
+    return { sessionId: session.sessionId, pid: session.pid, fresh };
+  }
+
+  /** A bound, settled session (no binding as a side effect). */
+  get(notebookUri: string): NotebookSession | undefined { return this.byUri.get(notebookUri)?.session; }
+  bySession(sessionId: string): NotebookSession | undefined { return this.bySessionId.get(sessionId); }
+
+  async unbind(notebookUri: string): Promise<boolean> {
+    const entry = this.byUri.get(notebookUri);
+    if (!entry) return false;
+    this.byUri.delete(notebookUri);
+    let session: NotebookSession;
+    try { session = await entry.promise; } catch { return false; }
+    await this.end(session, { reason: 'unbound', exitCode: null, signal: null, message: 'the notebook was unbound' });
+    return true;
+  }
+
+  /** Fresh context for the notebook (same cwd); the old worker is recycled even if busy. */
+  async restart(notebookUri: string, cwd?: string): Promise<BindResult> {
+    const entry = this.byUri.get(notebookUri);
+    let oldCwd = cwd;
+    if (entry) {
+      this.byUri.delete(notebookUri);
+      const old = await entry.promise.catch(() => undefined);
+      if (old) {
+        oldCwd ??= old.cwd;
+        await this.end(old, { reason: 'restarted', exitCode: null, signal: null, message: 'the notebook was restarted' });
+      }
+    }
+    const { session } = await this.ensure(notebookUri, oldCwd);
+    return { sessionId: session.sessionId, pid: session.pid, fresh: true };
+  }
+
+  list(): SessionInfo[] {
+    const workers = this.host.current?.stats().workers ?? [];
+    const live = [...this.byUri.values()].flatMap(e => (e.session ? [e.session] : []));
+    return live.map(s => ({
+      notebookUri: s.notebookUri,
+      sessionId: s.sessionId,
+      pid: s.pid,
+      state: s.ended ? 'crashed' : s.running > 0 ? 'running' : 'idle',
+      rssBytes: workers.find(w => w.pid === s.pid)?.rssBytes ?? 0,
+      boundAt: s.boundAt,
+      executionCount: s.executionCount,
+    }));
+  }
+
+  /** Called when an execute saw the worker die; idempotent with the pool's lost event. */
+  markLost(session: NotebookSession, info: { exitCode: number | null; signal: string | null; message: string }): void {
+    if (session.ended) return;
+    session.ended = { reason: 'crashed', ...info };
+    this.forget(session);
+    this.hooks.onLost({ notebookUri: session.notebookUri, reason: 'crashed', ...info });
+  }
+
+  /** Ends every session (server shutdown). */
+  async closeAll(): Promise<void> {
+    const all = [...this.byUri.keys()];
+    await Promise.all(all.map(uri => this.unbind(uri).catch(() => false)));
+  }
+
+  private async bindNew(notebookUri: string, cwd: string | undefined): Promise<NotebookSession> {
+    const pool = await this.host.get();
+    const sessionId = randomUUID().replace(/-/g, '');
+    const ctx = await pool.bind('new', { sessionId, cwd, owner: notebookUri });
+    const session: NotebookSession = {
+      notebookUri, sessionId, cwd, ctx, pid: ctx.pid, boundAt: Date.now(), executionCount: 0, running: 0,
+    };
+    this.bySessionId.set(sessionId, session);
+    ctx.on('lost', (ev: ContextLostEvent) => this.markLost(session, { exitCode: ev.exitCode, signal: ev.signal, message: ev.message }));
+    return session;
+  }
+
+  private async end(session: NotebookSession, ended: NonNullable<NotebookSession['ended']>): Promise<void> {
+    if (!session.ended) session.ended = ended;
+    this.forget(session);
+    await session.ctx.unbind().catch(() => undefined);
+  }
+
+  private forget(session: NotebookSession): void {
+    // Only this session's own entry: a newer binding of the same notebook stays.
+    if (this.byUri.get(session.notebookUri)?.session === session) this.byUri.delete(session.notebookUri);
+    this.bySessionId.delete(session.sessionId);
+    this.hooks.onChanged();
+  }
+}

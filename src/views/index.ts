@@ -1,0 +1,30 @@
+// Entry of the editor views: the Ref Explorer tree, the pool status bar item and
+// their commands (pyctx.releaseRef, pyctx.releaseSession, pyctx.unbindSession,
+// pyctx.restartSession, pyctx.refExplorer.refresh/loadMore, the status bar pick).
+// extension.ts calls registerViews once the client is started and exposes the
+// returned object in its exported API (plain data for tests and other extensions).
+import * as vscode from 'vscode';
+import { registerActions } from './actions';
+import { RefModel, type ViewsClient } from './model';
+import { createRefExplorer, type RefExplorerApi } from './refExplorer';
+import { createStatusBar, type StatusBarApi } from './statusBar';
+
+export type { PlainNode } from './items';
+export type { RefExplorerApi } from './refExplorer';
+export type { StatusBarApi, StatusBarSnapshot } from './statusBar';
+export { REF_PAGE_SIZE } from './model';
+
+export interface ViewsApi {
+  refExplorer: RefExplorerApi;
+  statusBar: StatusBarApi;
+}
+
+export function registerViews(context: vscode.ExtensionContext, client: ViewsClient): ViewsApi {
+  const model = new RefModel(client);
+  const tree = createRefExplorer(model);
+  const bar = createStatusBar(model);
+  context.subscriptions.push(model, ...tree.disposables, ...bar.disposables, ...registerActions(client, model, tree.api));
+  // One initial query; from here on the server pushes every change.
+  void model.refresh();
+  return { refExplorer: tree.api, statusBar: bar.api };
+}

@@ -1,0 +1,130 @@
+// How each Ref Explorer node looks: TreeItems for VS Code, and the same facts as
+// plain data (PlainNode) for the extension's exported API and the tests. One
+// function describes a node; both shapes are derived from it so they cannot drift.
+import * as vscode from 'vscode';
+import type { PoolStatsPayload } from '../client';
+import { age, humanBytes, sessionLabel, sessionStateIcon, shortRepr } from './format';
+import type { TreeNode } from './model';
+
+/** A tree node as plain data: what the exported `refExplorer` API returns. */
+export interface PlainNode {
+  id: string;
+  kind: TreeNode['kind'];
+  label: string;
+  description: string;
+  tooltip: string;
+  contextValue: string;
+  icon: string;
+  collapsible: boolean;
+  sessionId?: string;
+  notebookUri?: string;
+  refId?: string;
+  name?: string;
+  typeName?: string;
+  sizeBytes?: number;
+  state?: string;
+  pid?: number;
+  remaining?: number;
+}
+
+/** Workers the pool may run: the configured size, or more if the server reports more. */
+export function poolCapacity(stats: PoolStatsPayload): number {
+  const size = vscode.workspace.getConfiguration('pyctx').get<number>('pool.size');
+  return Math.max(stats.numWorkers, typeof size === 'number' && size > 0 ? size : 0);
+}
+
+/** Bound workers: one per session (checkedOut counts exactly those). */
+export function poolBound(stats: PoolStatsPayload): number { return stats.checkedOut; }
+
+export function interpreterLabel(stats: PoolStatsPayload): string {
+  if (stats.pythonVersion) return `Python ${stats.pythonVersion.split(' ')[0]}`;
+  return stats.python.split(/[\\/]/).pop() || stats.python;
+}
+
+export function describe(node: TreeNode, stats: PoolStatsPayload | undefined, now = Date.now()): PlainNode {
+  switch (node.kind) {
+    case 'pool': {
+      if (!stats) return base(node, 'pyctx pool', 'starting…', 'The pool server is starting', 'pyctx.pool', 'loading~spin', true);
+      const bound = poolBound(stats), total = poolCapacity(stats);
+      const queued = stats.pendingRequests ? ` · ${stats.pendingRequests} queued` : '';
+      const mem = stats.workers.reduce((sum, w) => sum + (w.rssBytes || 0), 0);
+      const tooltip = [`Interpreter: ${stats.python}${stats.pythonVersion ? ` (${stats.pythonVersion})` : ''}`,
+        `Workers: ${stats.numWorkers} started, ${total} max`, `Bound: ${bound}`, `Available: ${stats.availableWorkers}`,
+        `Queued requests: ${stats.pendingRequests}`, `Memory: ${humanBytes(mem)}`].join('\n');
+      return base(node, interpreterLabel(stats), `${bound}/${total} bound${queued}`, tooltip, 'pyctx.pool', 'server-process', true);
+    }
+    case 'session': {
+      const s = node.session;
+      const description = `pid ${s.pid} · ${humanBytes(s.rssBytes)} · ${s.state} · bound ${age(s.boundAt, now)}`;
+      const tooltip = [s.notebookUri, `Worker pid ${s.pid}, ${humanBytes(s.rssBytes)} resident`,
+        `State: ${s.state}`, `Bound ${new Date(s.boundAt).toLocaleString()} (${age(s.boundAt, now)} ago)`,
+        `Cells run: ${s.executionCount}`].join('\n');
+      return { ...base(node, sessionLabel(s.notebookUri), description, tooltip, `pyctx.session.${s.state}`, sessionStateIcon(s.state), true),
+        sessionId: s.sessionId, notebookUri: s.notebookUri, state: s.state, pid: s.pid };
+    }
+    case 'ref': {
+      const r = node.ref;
+      const label = r.name ?? r.id;
+      const description = `${r.typeName} · ${humanBytes(r.sizeBytes)} · ${age(r.lastAccess, now)}`;
+      const type = r.pythonModule && r.pythonModule !== 'builtins' ? `${r.pythonModule}.${r.typeName}` : r.typeName;
+      const tooltip = [`${label}: ${type} (${r.kind})`, `Size: ${humanBytes(r.sizeBytes)} (${r.sizeBytes} bytes)`,
+        `Created ${age(r.createdAt, now)} ago, last access ${age(r.lastAccess, now)} ago`, '', shortRepr(r.repr)].join('\n');
+      return { ...base(node, label, description, tooltip, `pyctx.ref.${r.kind}`, refIcon(r.kind), false),
+        sessionId: r.sessionId, notebookUri: node.parent.session.notebookUri, refId: r.id, name: r.name,
+        typeName: r.typeName, sizeBytes: r.sizeBytes };
+    }
+    case 'more': {
+      const remaining = node.total - node.loaded;
+      return { ...base(node, `+${remaining} more`, `showing ${node.loaded} of ${node.total}`, 'Load the next page of objects',
+        'pyctx.more', 'ellipsis', false), sessionId: node.parent.session.sessionId, remaining };
+    }
+    case 'idle': {
+      const mem = node.workers.reduce((sum, w) => sum + (w.rssBytes || 0), 0);
+      const n = node.workers.length;
+      const tooltip = node.workers.map(w => `pid ${w.pid}: ${w.state}, ${humanBytes(w.rssBytes)}`).join('\n');
+      return base(node, `${n} idle worker${n === 1 ? '' : 's'}`, `${humanBytes(mem)} · warm, ready to bind`, tooltip, 'pyctx.idle', 'debug-pause', false);
+    }
+    case 'note':
+      return { ...base(node, node.text, '', node.text, 'pyctx.note', 'info', false), sessionId: node.parent.session.sessionId };
+  }
+}
+
+function refIcon(kind: string): string {
+  return kind === 'variable' ? 'symbol-variable' : kind === 'result' ? 'output' : 'symbol-object';
+}
+
+function base(node: TreeNode, label: string, description: string, tooltip: string, contextValue: string,
+  icon: string, collapsible: boolean): PlainNode {
+  return { id: node.id, kind: node.kind, label, description, tooltip, contextValue, icon, collapsible };
+}
+
+export function toTreeItem(node: TreeNode, stats: PoolStatsPayload | undefined): vscode.TreeItem {
+  const p = describe(node, stats);
+  const item = new vscode.TreeItem(p.label);
+  item.id = p.id;
+  item.description = p.description;
+  item.contextValue = p.contextValue;
+  item.iconPath = new vscode.ThemeIcon(p.icon, iconColor(node));
+  item.collapsibleState = !p.collapsible ? vscode.TreeItemCollapsibleState.None
+    : node.kind === 'pool' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
+  if (node.kind === 'ref') {
+    const md = new vscode.MarkdownString();
+    const [head, ...rest] = p.tooltip.split('\n\n');
+    md.appendText(head);
+    md.appendCodeblock(rest.join('\n\n'), 'python');
+    item.tooltip = md;
+  } else {
+    item.tooltip = p.tooltip;
+  }
+  if (node.kind === 'more') {
+    item.command = { command: 'pyctx.refExplorer.loadMore', title: 'Load more', arguments: [node] };
+  }
+  return item;
+}
+
+function iconColor(node: TreeNode): vscode.ThemeColor | undefined {
+  if (node.kind !== 'session') return undefined;
+  if (node.session.state === 'crashed') return new vscode.ThemeColor('errorForeground');
+  if (node.session.state === 'running') return new vscode.ThemeColor('charts.green');
+  return undefined;
+}

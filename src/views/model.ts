@@ -1,0 +1,177 @@
+// The Ref Explorer's data: pool stats, sessions and each session's refs loaded page
+// by page from the pool server. Kept apart from the TreeDataProvider so the tree,
+// the status bar, the commands and the tests' plain-data API read one state.
+// Updates come only from the server's pushes (statsChanged / refsChanged / reset);
+// the model never polls. Node objects are stable per id (VS Code keys tree elements
+// by object identity), and refs are fetched only for sessions someone expands.
+import * as vscode from 'vscode';
+import type { PyctxClient, PoolStatsPayload, RefInfoPayload, SessionInfo } from '../client';
+
+/** Refs fetched per request, and per "+N more" click: a 10,000-ref session never renders at once. */
+export const REF_PAGE_SIZE = 200;
+
+export type PoolNode = { kind: 'pool'; id: 'pool' };
+export type SessionNode = { kind: 'session'; id: string; session: SessionInfo };
+export type RefNode = { kind: 'ref'; id: string; ref: RefInfoPayload; parent: SessionNode };
+export type MoreNode = { kind: 'more'; id: string; parent: SessionNode; loaded: number; total: number };
+export type IdleNode = { kind: 'idle'; id: 'idle'; workers: PoolStatsPayload['workers'] };
+export type NoteNode = { kind: 'note'; id: string; parent: SessionNode; text: string };
+export type TreeNode = PoolNode | SessionNode | RefNode | MoreNode | IdleNode | NoteNode;
+
+/** The client surface the views use (the real PyctxClient satisfies it). */
+export type ViewsClient = Pick<PyctxClient,
+  'stats' | 'sessions' | 'refs' | 'releaseRef' | 'releaseSession' | 'unbind' | 'restart'
+  | 'onStatsChanged' | 'onRefsChanged' | 'onSessionLost' | 'onServerStatus' | 'onDidReset' | 'serverStatus'>;
+
+interface RefPage { total: number; refs: RefInfoPayload[]; nodes: RefNode[] }
+
+export class RefModel implements vscode.Disposable {
+  readonly pool: PoolNode = { kind: 'pool', id: 'pool' };
+  stats: PoolStatsPayload | undefined;
+  sessions: SessionInfo[] = [];
+  /** Last server problem (no Python, crash), shown instead of the pool. */
+  serverError: string | undefined;
+
+  private readonly sessionNodes = new Map<string, SessionNode>();
+  private readonly pages = new Map<string, Promise<RefPage>>();
+  private readonly wanted = new Map<string, number>();   // refs the user paged to, per session
+  private idle: IdleNode | undefined;
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  private readonly subs: vscode.Disposable[] = [];
+
+  /** Fired with the node whose children changed (undefined: the whole tree). */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly client: ViewsClient) {
+    this.subs.push(
+      this.changed,
+      client.onStatsChanged(s => this.applyStats(s, s.sessions)),
+      client.onRefsChanged(r => this.invalidateRefs(r.sessionId)),
+      client.onDidReset(e => {
+        this.applyStats(undefined, []);
+        if (e.reason === 'stopped') this.setServerError(e.message ?? 'pyctx pool server stopped');
+      }),
+      client.onServerStatus(s => {
+        if (s.state === 'error') this.setServerError(s.message ?? 'pyctx pool server failed to start');
+        else if (s.state === 'ready') { this.serverError = undefined; void this.refresh(); }
+      }),
+    );
+    if (client.serverStatus?.state === 'error') this.serverError = client.serverStatus.message;
+  }
+
+  /** Asks the server for stats and sessions once (start, reset, the Refresh button). */
+  async refresh(): Promise<void> {
+    for (const id of [...this.pages.keys()]) this.pages.delete(id);
+    try {
+      const [stats, sessions] = await Promise.all([this.client.stats(), this.client.sessions()]);
+      this.serverError = undefined;
+      this.applyStats(stats, sessions);
+    } catch (err) {
+      this.setServerError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  sessionNodesInOrder(): SessionNode[] {
+    return this.sessions.map(s => this.sessionNodes.get(s.sessionId)!).filter(Boolean);
+  }
+
+  sessionForNotebook(uri: string): SessionNode | undefined {
+    return this.sessionNodesInOrder().find(n => n.session.notebookUri === uri);
+  }
+
+  idleNode(): IdleNode | undefined { return this.idle; }
+
+  /** Children of the pool: sessions (most recently bound first), then the idle workers. */
+  poolChildren(): TreeNode[] {
+    const out: TreeNode[] = this.sessionNodesInOrder();
+    if (this.idle) out.push(this.idle);
+    return out;
+  }
+
+  /** A session's children: its loaded refs (largest first), then "+N more" if any are left. */
+  async sessionChildren(node: SessionNode): Promise<TreeNode[]> {
+    let page: RefPage;
+    try {
+      page = await this.page(node);
+    } catch (err) {
+      return [{ kind: 'note', id: `${node.id}/error`, parent: node, text: `Could not list objects: ${err instanceof Error ? err.message : err}` }];
+    }
+    if (page.total === 0 || page.nodes.length === 0) {
+      return [{ kind: 'note', id: `${node.id}/empty`, parent: node, text: 'No live objects yet: run a cell that assigns a variable' }];
+    }
+    const out: TreeNode[] = [...page.nodes];
+    if (page.total > page.nodes.length) {
+      out.push({ kind: 'more', id: `${node.id}/more`, parent: node, loaded: page.nodes.length, total: page.total });
+    }
+    return out;
+  }
+
+  /** Loads the next page of a session's refs (the "+N more" node). */
+  async loadMore(sessionId: string): Promise<void> {
+    const node = this.sessionNodes.get(sessionId);
+    const current = this.pages.get(sessionId);
+    if (!node || !current) return;
+    const page = await current;
+    const next = this.client.refs(sessionId, page.refs.length, REF_PAGE_SIZE).then(r => {
+      const refs = [...page.refs, ...r.refs];
+      this.wanted.set(sessionId, refs.length);
+      return this.toPage(node, r.total, refs);
+    });
+    this.pages.set(sessionId, next);
+    await next;
+    if (this.pages.get(sessionId) === next) this.changed.fire(node);
+  }
+
+  /** Drops a session's cached refs; the tree re-asks when (and only if) it is expanded. */
+  invalidateRefs(sessionId: string): void {
+    this.pages.delete(sessionId);
+    const node = this.sessionNodes.get(sessionId);
+    if (node) this.changed.fire(node);
+  }
+
+  sessionNode(sessionId: string): SessionNode | undefined { return this.sessionNodes.get(sessionId); }
+
+  dispose(): void { for (const d of this.subs.splice(0)) d.dispose(); }
+
+  private page(node: SessionNode): Promise<RefPage> {
+    const id = node.session.sessionId;
+    let p = this.pages.get(id);
+    if (!p) {
+      // Keep what the user paged to across refreshes, but never less than one page.
+      const limit = Math.max(REF_PAGE_SIZE, this.wanted.get(id) ?? 0);
+      p = this.client.refs(id, 0, limit).then(r => this.toPage(node, r.total, r.refs));
+      p.catch(() => { if (this.pages.get(id) === p) this.pages.delete(id); });
+      this.pages.set(id, p);
+    }
+    return p;
+  }
+
+  private toPage(parent: SessionNode, total: number, refs: RefInfoPayload[]): RefPage {
+    return { total, refs, nodes: refs.map(ref => ({ kind: 'ref', id: `${parent.id}/${ref.id}`, ref, parent })) };
+  }
+
+  private applyStats(stats: PoolStatsPayload | undefined, sessions: SessionInfo[]): void {
+    this.stats = stats;
+    if (stats) this.serverError = undefined;
+    // Most recently bound first: the notebook you just ran is at the top.
+    this.sessions = [...sessions].sort((a, b) => b.boundAt - a.boundAt);
+    const live = new Set(sessions.map(s => s.sessionId));
+    for (const id of [...this.sessionNodes.keys()]) {
+      if (!live.has(id)) { this.sessionNodes.delete(id); this.pages.delete(id); this.wanted.delete(id); }
+    }
+    for (const s of sessions) {
+      const existing = this.sessionNodes.get(s.sessionId);
+      if (existing) existing.session = s;
+      else this.sessionNodes.set(s.sessionId, { kind: 'session', id: `session/${s.sessionId}`, session: s });
+    }
+    const owned = new Set(sessions.map(s => s.pid));
+    const idle = (stats?.workers ?? []).filter(w => w.owner === null && !owned.has(w.pid));
+    this.idle = idle.length ? { kind: 'idle', id: 'idle', workers: idle } : undefined;
+    this.changed.fire(undefined);
+  }
+
+  private setServerError(message: string): void {
+    this.serverError = message;
+    this.changed.fire(undefined);
+  }
+}

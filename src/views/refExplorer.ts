@@ -1,0 +1,145 @@
+// The Ref Explorer tree view (`pyctx.refExplorer`): the TreeDataProvider over
+// RefModel, the empty-state message, and the link between sessions and notebook
+// editors (selecting a session shows its notebook; the active notebook's session
+// is revealed). Also the plain-data API the extension exports for tests/scripts.
+import * as vscode from 'vscode';
+import { describe, toTreeItem, type PlainNode } from './items';
+import type { RefModel, SessionNode, TreeNode } from './model';
+
+export const VIEW_ID = 'pyctx.refExplorer';
+const EMPTY_MESSAGE = 'Run a cell in a notebook with the pyctx kernel to see its live objects.';
+
+class RefTreeProvider implements vscode.TreeDataProvider<TreeNode> {
+  readonly onDidChangeTreeData: vscode.Event<TreeNode | undefined>;
+  /** Every node handed out, by id, so plain nodes (API, command args) map back to them. */
+  readonly known = new Map<string, TreeNode>();
+  constructor(private readonly model: RefModel) {
+    this.onDidChangeTreeData = model.onDidChange;
+  }
+  getTreeItem(node: TreeNode): vscode.TreeItem { return toTreeItem(node, this.model.stats); }
+  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+    if (!node) return this.model.stats ? [this.model.pool] : [];
+    if (node.kind === 'pool') return this.model.poolChildren();
+    if (node.kind !== 'session') return [];
+    const children = await this.model.sessionChildren(node);
+    const prefix = `${node.id}/`;
+    for (const id of this.known.keys()) if (id.startsWith(prefix)) this.known.delete(id);
+    for (const c of children) this.known.set(c.id, c);
+    return children;
+  }
+  getParent(node: TreeNode): TreeNode | undefined {
+    switch (node.kind) {
+      case 'pool': return undefined;
+      case 'session': case 'idle': return this.model.pool;
+      default: return node.parent;
+    }
+  }
+}
+
+/** Read access to the tree as plain data, plus reveal/expand of the real view. */
+export interface RefExplorerApi {
+  readonly treeView: vscode.TreeView<TreeNode>;
+  /** The tree's roots (the pool, once the server reported stats). */
+  roots(): Promise<PlainNode[]>;
+  /** Children of a node given by id or as returned earlier (fetches refs like the view does). */
+  children(node: PlainNode | string): Promise<PlainNode[]>;
+  /** Sessions as plain nodes (the pool's children without the idle summary). */
+  sessions(): PlainNode[];
+  /** Empty-state text currently shown in the view, if any. */
+  readonly message: string | undefined;
+  /** Fires after the model changed (stats, refs of a session, reset). */
+  readonly onDidChange: vscode.Event<void>;
+  /** Expands a session in the real view (opens the view); resolves when VS Code has fetched and shown its children. */
+  expandSession(sessionId: string): Promise<void>;
+  collapseAll(): Promise<void>;
+  refresh(): Promise<void>;
+  loadMore(sessionId: string): Promise<void>;
+  /** Internal node for a plain one (commands accept both). */
+  resolve(node: PlainNode | string): TreeNode | undefined;
+}
+
+export function createRefExplorer(model: RefModel): { api: RefExplorerApi; disposables: vscode.Disposable[] } {
+  const provider = new RefTreeProvider(model);
+  const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
+  const changed = new vscode.EventEmitter<void>();
+
+  const updateMessage = () => {
+    if (model.serverError) treeView.message = `The pyctx pool is not running: ${model.serverError}`;
+    else if (!model.stats) treeView.message = undefined;   // no roots: the manifest's viewsWelcome explains
+    else treeView.message = model.sessions.length ? undefined : EMPTY_MESSAGE;
+  };
+  updateMessage();
+
+  // Reveal the active notebook's session (only when the view is showing: reveal would open it).
+  const revealActive = async () => {
+    const editor = vscode.window.activeNotebookEditor;
+    if (!editor || !treeView.visible) return;
+    const node = model.sessionForNotebook(editor.notebook.uri.toString());
+    if (!node || treeView.selection[0] === node) return;
+    try { await treeView.reveal(node, { select: true, focus: false, expand: false }); } catch { /* tree refreshing */ }
+  };
+
+  // Selecting a session shows its notebook (if it is open); re-selecting the active one is a no-op.
+  const showNotebookOf = async (node: SessionNode) => {
+    const uri = node.session.notebookUri;
+    if (vscode.window.activeNotebookEditor?.notebook.uri.toString() === uri) return;
+    const doc = vscode.workspace.notebookDocuments.find(d => d.uri.toString() === uri);
+    if (!doc) return;
+    const visible = vscode.window.visibleNotebookEditors.find(e => e.notebook === doc);
+    await vscode.window.showNotebookDocument(doc, { viewColumn: visible?.viewColumn, preserveFocus: true });
+  };
+
+  let lastSessionCount = -1;
+  const disposables: vscode.Disposable[] = [treeView, changed,
+    model.onDidChange(node => {
+      updateMessage();
+      changed.fire();
+      // A new session appeared (first run in a notebook): show where it is.
+      if (node === undefined && model.sessions.length !== lastSessionCount) {
+        lastSessionCount = model.sessions.length;
+        void revealActive();
+      }
+    }),
+    treeView.onDidChangeSelection(e => {
+      const node = e.selection.length === 1 ? e.selection[0] : undefined;
+      if (node?.kind === 'session') void showNotebookOf(node);
+    }),
+    treeView.onDidChangeVisibility(e => { if (e.visible) void revealActive(); }),
+    vscode.window.onDidChangeActiveNotebookEditor(() => void revealActive()),
+  ];
+
+  const resolve = (n: PlainNode | string): TreeNode | undefined => {
+    const id = typeof n === 'string' ? n : n.id;
+    if (id === 'pool') return model.pool;
+    if (id === 'idle') return model.idleNode();
+    if (id.startsWith('session/') && !id.slice(8).includes('/')) return model.sessionNode(id.slice(8));
+    return provider.known.get(id);
+  };
+
+  const api: RefExplorerApi = {
+    treeView,
+    async roots() {
+      return (await provider.getChildren()).map(n => describe(n, model.stats));
+    },
+    async children(n) {
+      const node = resolve(n);
+      if (!node) throw new Error(`pyctx: no Ref Explorer node ${typeof n === 'string' ? n : n.id}`);
+      return (await provider.getChildren(node)).map(c => describe(c, model.stats));
+    },
+    sessions() { return model.sessionNodesInOrder().map(n => describe(n, model.stats)); },
+    get message() { return treeView.message; },
+    onDidChange: changed.event,
+    async expandSession(sessionId) {
+      const node = model.sessionNode(sessionId);
+      if (!node) throw new Error(`pyctx: no session ${sessionId}`);
+      await treeView.reveal(node, { select: false, focus: false, expand: true });
+    },
+    async collapseAll() {
+      await vscode.commands.executeCommand(`workbench.actions.treeView.${VIEW_ID}.collapseAll`);
+    },
+    refresh: () => model.refresh(),
+    loadMore: sessionId => model.loadMore(sessionId),
+    resolve,
+  };
+  return { api, disposables };
+}

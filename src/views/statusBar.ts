@@ -1,0 +1,131 @@
+// The pool status bar item: `$(server-process) bound/total` plus the active
+// notebook's state, a tooltip with the pool's numbers, a warning background when
+// no worker is free or requests queue, and a quick pick on click (sessions and
+// pool actions). Driven by RefModel changes and editor focus; never polls.
+import * as vscode from 'vscode';
+import { humanBytes, sessionLabel, sessionStateIcon } from './format';
+import { interpreterLabel, poolBound, poolCapacity } from './items';
+import type { RefModel } from './model';
+
+export const PICK_COMMAND = 'pyctx.statusBar.pick';
+
+export type ActiveState = 'idle' | 'running' | 'crashed' | 'not bound' | 'no notebook';
+
+/** What the item shows, as plain data (exported API, tests). */
+export interface StatusBarSnapshot {
+  text: string;
+  tooltip: string;
+  /** 'warning' when no worker is free or requests queue; 'error' when the server is down. */
+  level: 'normal' | 'warning' | 'error';
+  activeState: ActiveState;
+  command: string;
+}
+
+export interface StatusBarApi {
+  snapshot(): StatusBarSnapshot;
+  /** The quick pick's entries (labels), as shown on click. */
+  pickItems(): string[];
+}
+
+export function createStatusBar(model: RefModel): { api: StatusBarApi; disposables: vscode.Disposable[] } {
+  const item = vscode.window.createStatusBarItem('pyctx.pool', vscode.StatusBarAlignment.Right, 100);
+  item.name = 'pyctx pool';
+  item.command = PICK_COMMAND;
+  let snap = compute(model);
+
+  const render = () => {
+    snap = compute(model);
+    item.text = snap.text;
+    const md = new vscode.MarkdownString(snap.tooltip.split('\n').join('  \n'));
+    item.tooltip = md;
+    item.backgroundColor = snap.level === 'normal' ? undefined
+      : new vscode.ThemeColor(snap.level === 'warning' ? 'statusBarItem.warningBackground' : 'statusBarItem.errorBackground');
+    item.show();
+  };
+  render();
+
+  const disposables: vscode.Disposable[] = [item,
+    model.onDidChange(node => { if (node === undefined) render(); }),
+    vscode.window.onDidChangeActiveNotebookEditor(render),
+    vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('pyctx.pool.size')) render(); }),
+    vscode.commands.registerCommand(PICK_COMMAND, () => showPick(model)),
+  ];
+  return { api: { snapshot: () => snap, pickItems: () => pickItems(model).map(i => i.label) }, disposables };
+}
+
+function activeState(model: RefModel): ActiveState {
+  const editor = vscode.window.activeNotebookEditor;
+  if (!editor) return 'no notebook';
+  const s = model.sessionForNotebook(editor.notebook.uri.toString())?.session;
+  if (!s) return 'not bound';
+  return s.state === 'running' || s.state === 'crashed' ? s.state : 'idle';
+}
+
+function compute(model: RefModel): StatusBarSnapshot {
+  const active = activeState(model);
+  const base = { activeState: active, command: PICK_COMMAND };
+  if (model.serverError) {
+    return { ...base, text: '$(error) pyctx', level: 'error', tooltip: `pyctx pool server: ${model.serverError}` };
+  }
+  const stats = model.stats;
+  if (!stats) return { ...base, text: '$(loading~spin) pyctx', level: 'normal', tooltip: 'pyctx pool server is starting' };
+  const bound = poolBound(stats), total = poolCapacity(stats);
+  const exhausted = stats.availableWorkers === 0 && bound >= total;
+  const queued = stats.pendingRequests > 0;
+  const mem = stats.workers.reduce((sum, w) => sum + (w.rssBytes || 0), 0);
+  const state = active === 'no notebook' ? '' : ` ${active === 'running' ? '$(sync~spin)' : ''}${active}`;
+  const lines = [
+    `pyctx pool: ${bound} of ${total} workers bound`,
+    `numWorkers: ${stats.numWorkers}`,
+    `availableWorkers: ${stats.availableWorkers}`,
+    `checkedOut: ${stats.checkedOut}`,
+    `pendingRequests: ${stats.pendingRequests}`,
+    `memory: ${humanBytes(mem)}`,
+    `interpreter: ${interpreterLabel(stats)} (${stats.python})`,
+  ];
+  if (active !== 'no notebook') lines.push(`active notebook: ${active}`);
+  if (exhausted) lines.push('No worker free: unbind or close a notebook, or raise pyctx.pool.size.');
+  if (queued) lines.push(`${stats.pendingRequests} request(s) waiting for a worker.`);
+  return { ...base, text: `$(server-process) ${bound}/${total}${state}`, tooltip: lines.join('\n'),
+    level: exhausted || queued ? 'warning' : 'normal' };
+}
+
+type PickItem = vscode.QuickPickItem & { run?: () => Thenable<unknown> | Promise<unknown> };
+
+function pickItems(model: RefModel): PickItem[] {
+  const items: PickItem[] = [];
+  const sessions = model.sessionNodesInOrder();
+  items.push({ label: 'Sessions', kind: vscode.QuickPickItemKind.Separator });
+  for (const node of sessions) {
+    const s = node.session;
+    items.push({
+      label: `$(${sessionStateIcon(s.state)}) ${sessionLabel(s.notebookUri)}`,
+      description: `pid ${s.pid} · ${humanBytes(s.rssBytes)} · ${s.state}`,
+      detail: s.notebookUri,
+      run: () => openNotebook(s.notebookUri),
+    });
+  }
+  if (!sessions.length) items.push({ label: '$(info) No notebook is bound yet', description: 'run a cell with the pyctx kernel' });
+  items.push({ label: 'Pool', kind: vscode.QuickPickItemKind.Separator });
+  items.push({ label: '$(graph) Show pool stats', run: () => vscode.commands.executeCommand('pyctx.showStats') });
+  items.push({ label: '$(list-tree) Open Ref Explorer', run: () => vscode.commands.executeCommand('pyctx.refExplorer.focus') });
+  const active = vscode.window.activeNotebookEditor?.notebook;
+  if (active && model.sessionForNotebook(active.uri.toString())) {
+    items.push({ label: '$(debug-disconnect) Unbind the active notebook', description: sessionLabel(active.uri.toString()),
+      run: () => vscode.commands.executeCommand('pyctx.unbind', active.uri) });
+  }
+  items.push({ label: '$(refresh) Refresh', run: () => model.refresh() });
+  return items;
+}
+
+async function showPick(model: RefModel): Promise<void> {
+  const picked = await vscode.window.showQuickPick(pickItems(model), { title: 'pyctx pool', matchOnDescription: true });
+  await picked?.run?.();
+}
+
+async function openNotebook(uri: string): Promise<void> {
+  const parsed = vscode.Uri.parse(uri);
+  const doc = vscode.workspace.notebookDocuments.find(d => d.uri.toString() === uri)
+    ?? await vscode.workspace.openNotebookDocument(parsed);
+  await vscode.window.showNotebookDocument(doc);
+}

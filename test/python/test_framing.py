@@ -1,0 +1,84 @@
+"""Frame limits and bad frames: clear errors, and the worker keeps serving."""
+
+import struct
+import unittest
+
+from wclient import WorkerProc, codec, stream_text
+
+LIMIT = 4096
+
+
+class FramingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.w = WorkerProc(env={"PYCTX_MAX_FRAME_BYTES": str(LIMIT)})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.close()
+
+    def assertAlive(self):
+        self.assertEqual(self.w.value("eval", code="1+1"), 2)
+
+    def test_incoming_frame_too_large_is_discarded(self):
+        big = {"id": 99, "op": "eval", "code": "'" + "x" * (LIMIT * 50) + "'"}
+        self.w.send(big)
+        reply = self.w.recv()
+        self.assertIsNone(reply["id"])
+        self.assertFalse(reply["ok"])
+        self.assertEqual(reply["error"]["code"], "frame_too_large")
+        self.assertIn(str(LIMIT), reply["error"]["message"])
+        self.assertAlive()
+
+    def test_outgoing_reply_too_large(self):
+        _, reply = self.w.request("eval", code="'y' * %d" % (LIMIT * 2))
+        self.assertFalse(reply["ok"])
+        self.assertEqual(reply["error"]["code"], "frame_too_large")
+        self.assertAlive()
+
+    def test_huge_stream_output_is_split_into_frames_under_the_limit(self):
+        events, r = self.w.exec("print('z' * %d)" % (LIMIT * 3))
+        self.assertEqual(r["status"], "ok")
+        self.assertEqual(stream_text(events), "z" * (LIMIT * 3) + "\n")
+        self.assertGreater(len(events), 3)
+        self.assertAlive()
+
+    def test_oversize_display_event_becomes_a_note(self):
+        events, r = self.w.exec("display({'text/plain': 'q' * %d}, raw=True)" % (LIMIT * 2))
+        self.assertEqual(r["status"], "ok")
+        self.assertIn("exceeds the maximum", "".join(e.get("text", "") for e in events))
+
+    def test_undecodable_payload(self):
+        payload = b"\xc1\xc1\xc1"
+        self.w.send_raw(struct.pack(">I", len(payload)) + payload)
+        reply = self.w.recv()
+        self.assertEqual((reply["id"], reply["error"]["code"]), (None, "protocol_error"))
+        self.assertAlive()
+
+    def test_ext_type_payload(self):
+        payload = b"\x81\xa2id\xd4\x01\x00"
+        self.w.send_raw(struct.pack(">I", len(payload)) + payload)
+        self.assertEqual(self.w.recv()["error"]["code"], "protocol_error")
+        self.assertAlive()
+
+    def test_not_a_map(self):
+        payload = codec.packb([1, 2, 3])
+        self.w.send_raw(struct.pack(">I", len(payload)) + payload)
+        self.assertEqual(self.w.recv()["error"]["code"], "protocol_error")
+        self.assertAlive()
+
+    def test_unknown_op_and_bad_fields(self):
+        _, reply = self.w.request("frobnicate")
+        self.assertEqual(reply["error"]["code"], "protocol_error")
+        self.assertIn("frobnicate", reply["error"]["message"])
+        _, reply = self.w.request("exec", code=123)
+        self.assertEqual(reply["error"]["code"], "protocol_error")
+        _, reply = self.w.request("call", module="math")
+        self.assertEqual(reply["error"]["code"], "protocol_error")
+        self.w.send({"id": "not-an-int", "op": "ping"})
+        self.assertEqual(self.w.recv()["error"]["code"], "protocol_error")
+        self.assertAlive()
+
+
+if __name__ == "__main__":
+    unittest.main()

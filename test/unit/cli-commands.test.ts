@@ -1,0 +1,86 @@
+// `pyctx exec`, `pyctx eval` and `pyctx stats` as real processes on real workers:
+// what reaches stdout/stderr, exit statuses, and the fields of `stats --json`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lines, runCli } from './cli-helpers';
+
+test('exec: streams in order, rich output as text/plain, last value on stdout', async () => {
+  const code = [
+    'import sys',
+    'print("out 1")',
+    'print("err 1", file=sys.stderr)',
+    'class H:',
+    '    def _repr_html_(self): return "<b>h</b>"',
+    '    def __repr__(self): return "H!"',
+    'display(H())',
+    '6 * 7',
+  ].join('\n');
+  const r = await runCli(['exec', code]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'out 1\nH!\n42\n');
+  assert.equal(r.stderr, 'err 1\n');
+});
+
+test('exec -: reads the code from stdin', async () => {
+  const r = await runCli(['exec', '-'], { input: 'x = 20\nprint(x + 1)\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '21\n');
+});
+
+test('exec: a Python error prints its traceback on stderr and exits 1', async () => {
+  const r = await runCli(['exec', 'def f():\n    raise ValueError("nope")\nf()']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /Traceback/);
+  assert.equal(lines(r.stderr).at(-1), 'ValueError: nope');
+});
+
+test('exec: runs in the current directory of the caller', async () => {
+  const r = await runCli(['exec', 'import os; print(os.getcwd())'], { cwd: '/' });
+  assert.equal(r.stdout, '/\n');
+});
+
+test('eval: plain data as JSON, other objects as their repr, errors exit 1', async () => {
+  const r1 = await runCli(['eval', '{"a": [1, 2.5, None, True], "s": "x"}']);
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.deepEqual(JSON.parse(r1.stdout), { a: [1, 2.5, null, true], s: 'x' });
+  const r2 = await runCli(['eval', 're.compile("ab+") if (re := __import__("re")) else 0']);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.equal(r2.stdout, "re.compile('ab+')\n");
+  const r3 = await runCli(['eval', '1/0']);
+  assert.equal(r3.code, 1);
+  assert.equal(lines(r3.stderr).at(-1), 'ZeroDivisionError: division by zero');
+  const r4 = await runCli(['eval', 'x = 1']);
+  assert.equal(r4.code, 1, 'statements are not expressions');
+  assert.match(r4.stderr, /SyntaxError/);
+});
+
+test('stats --json: pool figures, interpreter and codec', async () => {
+  const r = await runCli(['stats', '--json', '--size', '3', '--warm', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  for (const k of ['numWorkers', 'availableWorkers', 'checkedOut', 'pendingRequests']) assert.equal(typeof s[k], 'number', k);
+  assert.equal(s.numWorkers, 2, 'the warm workers are started');
+  assert.equal(s.availableWorkers, 3);
+  assert.equal(s.checkedOut, 0);
+  assert.equal(s.pendingRequests, 0);
+  assert.match(s.python, /python/);
+  assert.match(s.pythonVersion, /^3\.\d+\.\d+/);
+  assert.ok(typeof s.codec === 'string' && s.codec.length > 0, 'codec named');
+  assert.equal(s.workers.length, 2);
+  for (const w of s.workers) {
+    assert.ok(w.pid > 0);
+    assert.equal(w.state, 'idle');
+    assert.ok(w.rssBytes >= 0);
+  }
+});
+
+test('stats (text): one labelled line per figure', async () => {
+  const r = await runCli(['stats', '--python', '/usr/bin/python3']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const k of ['numWorkers', 'availableWorkers', 'checkedOut', 'pendingRequests', 'interpreter', 'codec']) {
+    assert.match(r.stdout, new RegExp(`^${k}\\s+\\S`, 'm'), k);
+  }
+  assert.match(r.stdout, /^interpreter\s+\/usr\/bin\/python3\.?\d* \(Python 3/m);
+  assert.match(r.stdout, /^codec\s+msgpack/m, "Debian's python3 has the C msgpack");
+});

@@ -1,0 +1,76 @@
+// Affinity modes (seeds/002): strict_queue keeps order and drops queued requests
+// that time out (they never run), saturation gives pool_saturated, strict_fail_fast
+// gives worker_busy, hint lets stateless work run on another worker. Real workers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rejectsWith, startPool, waitFor } from './pool-helpers';
+
+test('affinity modes', async t => {
+  const pool = await startPool({ size: 3, warm: 1, maxQueueLength: 3, queueTimeoutMs: 5000 });
+  const ctx = await pool.bind('new');
+  t.after(() => ctx.unbind());
+  await ctx.exec('import time\norder = []');
+
+  await t.test('strict_queue runs queued requests in order', async () => {
+    const cell = ctx.exec('time.sleep(0.2); order.append(0)');
+    const queued = [1, 2, 3].map(i => ctx.exec(`order.append(${i})`));
+    await waitFor(() => pool.stats().pendingRequests === 3, 5000, 'three queued requests');
+    await Promise.all([cell, ...queued]);
+    assert.deepEqual(await ctx.eval('order'), [0, 1, 2, 3]);
+    assert.equal(pool.stats().pendingRequests, 0);
+  });
+
+  await t.test('a request that times out while queued never runs', async () => {
+    const cell = ctx.exec('time.sleep(0.3)');
+    await rejectsWith(ctx.exec('side_effect = 1', { timeoutMs: 50 }), 'timeout');
+    await cell;
+    assert.equal(await ctx.eval("'side_effect' in globals()"), false);
+  });
+
+  await t.test('a full queue gives pool_saturated', async () => {
+    const cell = ctx.exec('time.sleep(0.3)');
+    const queued = [1, 2, 3].map(() => ctx.eval('1'));
+    await waitFor(() => pool.stats().pendingRequests === 3, 5000, 'three queued requests');
+    await rejectsWith(ctx.eval('1'), 'pool_saturated');
+    await Promise.all([cell, ...queued]);
+  });
+
+  await t.test('strict_fail_fast gives worker_busy while a cell runs', async () => {
+    const cell = ctx.execute('time.sleep(0.3)');
+    await waitFor(() => ctx.busy, 5000, 'busy');
+    await rejectsWith(ctx.eval('1', undefined, { affinity: 'strict_fail_fast' }), 'worker_busy');
+    await rejectsWith(ctx.execute('1', { affinity: 'strict_fail_fast' }), 'worker_busy');
+    assert.equal((await cell).status, 'ok');
+    assert.equal(await ctx.eval('1', undefined, { affinity: 'strict_fail_fast' }), 1);
+  });
+
+  await t.test('hint: stateless calls proceed on another worker while the bound one is busy', async () => {
+    let cellDone = false;
+    const cell = ctx.execute('time.sleep(1)').then(r => { cellDone = true; return r; });
+    await waitFor(() => ctx.busy, 5000, 'busy');
+    const pid = await ctx.eval('__import__("os").getpid()', undefined, { affinity: 'hint' });
+    assert.equal(cellDone, false, 'answered while the cell still runs');
+    assert.notEqual(pid, ctx.pid);
+    await cell;
+  });
+
+  await t.test('hint never moves ref calls', async () => {
+    const pattern = await ctx.call('re', 'compile', ['q']);
+    const cell = ctx.execute('time.sleep(0.2)');
+    await waitFor(() => ctx.busy, 5000, 'busy');
+    assert.equal(await ctx.attr(pattern, 'pattern', { affinity: 'hint' }), 'q');
+    await cell;
+  });
+
+  await t.test('queue timeout gives pool_saturated', async () => {
+    const p2 = await startPool({ size: 1, warm: 1, queueTimeoutMs: 100 });
+    const c = await p2.bind('new');
+    const cell = c.exec('import time; time.sleep(0.6)');
+    await rejectsWith(c.eval('1'), 'pool_saturated');
+    await cell;
+    // Stateless requests wait for a free worker with the same limits.
+    const other = await p2.bind('new').catch(e => e);
+    assert.equal(other.code, 'no_workers_available');
+    await c.unbind();
+  });
+});

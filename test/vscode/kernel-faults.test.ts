@@ -1,0 +1,86 @@
+// The pyctx kernel when things go wrong, in a real VS Code: interrupt of a busy
+// loop, restart (also of a cell that ignores SIGINT), kill -9 of the worker
+// mid-cell, sys.exit() and os._exit(); after each the notebook's next run works.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { closeAllEditors, outputItems, waitFor } from './support/notebook';
+import { STDOUT, describe as describeNb, errorOf, openCells, pyctxApi, run, start, textOf, waitForStdout } from './support/kernel';
+
+const pidOf = async (ed: vscode.NotebookEditor) => (await (await pyctxApi()).getKernel(ed.notebook.uri))?.pid;
+
+suite('kernel: faults', function () {
+  this.timeout(90_000);
+  teardown(closeAllEditors);
+
+  test('interrupt stops `while True: pass` and the notebook stays usable with its state', async () => {
+    const ed = await openCells('interrupt.ipynb', ['kept = "yes"', 'print("looping", flush=True)\nwhile True: pass', 'kept']);
+    await run(ed, 0);
+    await start(ed, 1);
+    await waitForStdout(ed.notebook.cellAt(1), 'looping');
+    const r = await vscode.commands.executeCommand<{ interrupted: boolean }>('pyctx.interrupt', ed.notebook.uri);
+    assert.deepEqual(r, { interrupted: true });
+    await waitFor(`the loop to stop (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(1).executionSummary?.success === false, 20_000);
+    assert.equal(errorOf(outputItems(ed.notebook.cellAt(1)))?.name, 'KeyboardInterrupt', describeNb(ed.notebook));
+    assert.equal(textOf(await run(ed, 2), 'text/plain'), "'yes'", 'state survives an interrupt');
+  });
+
+  test('restart clears state, recycles the worker and keeps outputs', async () => {
+    const ed = await openCells('restart.ipynb', ['y = 5\nprint("ran")', 'y']);
+    await run(ed, 0);
+    const before = await pidOf(ed);
+    const r = await vscode.commands.executeCommand<{ pid?: number }>('pyctx.restart', ed.notebook.uri);
+    assert.ok(r?.pid && r.pid !== before, `new worker after restart: ${before} -> ${r?.pid}`);
+    assert.equal(textOf(outputItems(ed.notebook.cellAt(0)), STDOUT), 'ran\n', 'outputs are kept');
+    const err = errorOf(await run(ed, 1));
+    assert.equal(err?.name, 'NameError', describeNb(ed.notebook));
+    assert.equal(ed.notebook.cellAt(1).executionSummary?.executionOrder, 1, 'execution count starts again');
+  });
+
+  test('restart stops a cell that ignores SIGINT', async () => {
+    const ed = await openCells('deaf.ipynb', [
+      'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint("deaf", flush=True)\nwhile True: time.sleep(0.05)',
+      '1 + 1',
+    ]);
+    await start(ed, 0);
+    await waitForStdout(ed.notebook.cellAt(0), 'deaf');
+    await vscode.commands.executeCommand('pyctx.interrupt', ed.notebook.uri);
+    await new Promise(r => setTimeout(r, 500));
+    assert.equal(ed.notebook.cellAt(0).executionSummary?.success, undefined, 'still running after the interrupt');
+    await vscode.commands.executeCommand('pyctx.restart', ed.notebook.uri);
+    await waitFor(`the deaf cell to end (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(0).executionSummary?.success === false, 20_000);
+    assert.equal(errorOf(outputItems(ed.notebook.cellAt(0)))?.name, 'Restarted', describeNb(ed.notebook));
+    assert.equal(textOf(await run(ed, 1), 'text/plain'), '2');
+  });
+
+  test('kill -9 of the worker mid-cell: crash notice with the signal, next run binds fresh', async () => {
+    const ed = await openCells('crash.ipynb', ['import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(60)', 'z = 1\nz']);
+    await start(ed, 0);
+    const pid = Number((await waitForStdout(ed.notebook.cellAt(0), '\n')).trim());
+    assert.ok(pid > 0);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(`the crash notice (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(0).executionSummary?.success === false, 20_000);
+    const err = errorOf(outputItems(ed.notebook.cellAt(0)));
+    assert.equal(err?.name, 'WorkerCrashed', describeNb(ed.notebook));
+    assert.match(err?.message ?? '', /SIGKILL/);
+    assert.match(err?.message ?? '', /state lost/);
+    assert.equal(textOf(await run(ed, 1), 'text/plain'), '1', describeNb(ed.notebook));
+    const after = await pidOf(ed);
+    assert.ok(after && after !== pid, `fresh worker ${after} after ${pid}`);
+  });
+
+  test('sys.exit() is a cell error and the next cell works', async () => {
+    const ed = await openCells('exit.ipynb', ['w = 3', 'import sys\nsys.exit(4)', 'w']);
+    await run(ed, 0);
+    const err = errorOf(await run(ed, 1));
+    assert.equal(err?.name, 'SystemExit', describeNb(ed.notebook));
+    assert.equal(textOf(await run(ed, 2), 'text/plain'), '3', 'state survives sys.exit()');
+  });
+
+  test('os._exit() ends in the crash notice with its exit code; the next run works', async () => {
+    const ed = await openCells('osexit.ipynb', ['import os\nos._exit(3)', '2 * 21']);
+    const err = errorOf(await run(ed, 0));
+    assert.equal(err?.name, 'WorkerCrashed', describeNb(ed.notebook));
+    assert.match(err?.message ?? '', /exit code 3/);
+    assert.equal(textOf(await run(ed, 1), 'text/plain'), '42');
+  });
+});

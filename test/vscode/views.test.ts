@@ -1,0 +1,272 @@
+// The Ref Explorer and the pool status bar inside a real VS Code (issue 7): tree
+// content for two notebooks, release of a ref / a session's refs from the tree
+// commands (Python sees it: NameError), unbind from the tree (the worker goes
+// back: status bar and stats change), the status bar through bind/unbind and pool
+// exhaustion (size-1 pool), and a 10,000-ref session expanding in under 500 ms.
+// The tree is read through the extension's exported API (`api.views`), i.e. the
+// same nodes the real TreeView shows. Confirmation dialogs are stubbed (UI only).
+import * as assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { PyctxExtensionApi } from '../../src/api';
+import type { PlainNode, ViewsApi } from '../../src/views';
+import { CONTROLLER_ID, EXTENSION_ID, closeAllEditors, outputItems, waitFor, waitForExecution, workspaceDir } from './support/notebook';
+
+let api: PyctxExtensionApi;
+let views: ViewsApi;
+let made = 0;
+
+/** A new notebook file with these code cells, opened in an editor with the pyctx kernel. */
+async function notebookWith(name: string, cells: string[]): Promise<vscode.NotebookEditor> {
+  const dir = path.join(workspaceDir(), 'views', `${process.pid}-${++made}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, JSON.stringify({
+    cells: cells.map((source, i) => ({ cell_type: 'code', execution_count: null, id: `c${i}`, metadata: {}, outputs: [], source })),
+    metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' }, language_info: { name: 'python' } },
+    nbformat: 4, nbformat_minor: 5,
+  }));
+  const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
+  const editor = await vscode.window.showNotebookDocument(doc);
+  await vscode.commands.executeCommand('notebook.selectKernel', { notebookEditor: editor, id: CONTROLLER_ID, extension: EXTENSION_ID });
+  return editor;
+}
+
+/** Runs one cell and waits for it to finish; returns its output items. */
+async function run(editor: vscode.NotebookEditor, index: number) {
+  const cell = editor.notebook.cellAt(index);
+  await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: index, end: index + 1 }], document: editor.notebook.uri });
+  // executionSummary of an earlier run may still be set: wait for this run's order number too.
+  const before = cell.executionSummary?.executionOrder;
+  await waitFor(`cell ${index} of ${path.basename(editor.notebook.uri.fsPath)} to run`,
+    () => cell.executionSummary?.success !== undefined && cell.executionSummary.executionOrder !== before, 60_000);
+  return waitForExecution(cell);
+}
+
+function errorText(editor: vscode.NotebookEditor, index: number): string {
+  return outputItems(editor.notebook.cellAt(index)).filter(i => i.mime === 'application/vnd.code.notebook.error').map(i => i.text).join('\n');
+}
+
+/** The tree's session node of a notebook, once the server pushed it. */
+function sessionOf(editor: vscode.NotebookEditor, timeoutMs = 15_000): Promise<PlainNode> {
+  const uri = editor.notebook.uri.toString();
+  return waitFor(`a session node for ${path.basename(editor.notebook.uri.fsPath)}`,
+    () => views.refExplorer.sessions().find(s => s.notebookUri === uri), timeoutMs);
+}
+
+/** The session's refs as shown under its node (first page), once `ok` holds for them. */
+function refsOf(session: PlainNode, ok: (refs: PlainNode[]) => boolean, what: string): Promise<PlainNode[]> {
+  return waitFor(what, async () => {
+    const refs = (await views.refExplorer.children(session)).filter(n => n.kind === 'ref');
+    return ok(refs) ? refs : undefined;
+  });
+}
+
+/** Replaces window.showWarningMessage for one test: records each question, answers `answer`. */
+function stubWarnings(answer: string | undefined): { asked: string[]; restore(): void } {
+  const w = vscode.window as { showWarningMessage: unknown };
+  const original = w.showWarningMessage;
+  const asked: string[] = [];
+  w.showWarningMessage = async (message: string) => { asked.push(message); return answer; };
+  return { asked, restore: () => { w.showWarningMessage = original; } };
+}
+
+async function setSetting(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration('pyctx').update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+/** Waits for a status bar text matching `re` (the item follows pushes, it does not poll). */
+function statusText(re: RegExp, what: string, timeoutMs = 20_000): Promise<string> {
+  return waitFor(`status bar ${what} (now "${views.statusBar.snapshot().text}")`,
+    () => re.test(views.statusBar.snapshot().text) && views.statusBar.snapshot().text, timeoutMs);
+}
+
+suite('views: Ref Explorer and status bar', () => {
+  suiteSetup(async () => {
+    api = await vscode.extensions.getExtension(EXTENSION_ID)!.activate();
+    views = api.views as ViewsApi;
+    assert.ok(views?.refExplorer && views.statusBar, 'the extension exports api.views');
+  });
+  teardown(closeAllEditors);
+
+  test('the tree shows both notebooks, their pids and refs with types, largest first', async () => {
+    const a = await notebookWith('alpha.ipynb', ["big = bytearray(3_000_000)\nmid = list(range(20_000))\nsmall = 'x'"]);
+    await run(a, 0);
+    const b = await notebookWith('beta.ipynb', ["only_b = {'k': 1}"]);
+    await run(b, 0);
+
+    const [sa, sb] = [await sessionOf(a), await sessionOf(b)];
+    assert.equal(sa.label, 'alpha.ipynb');
+    assert.equal(sb.label, 'beta.ipynb');
+    assert.notEqual(sa.pid, sb.pid, 'two notebooks, two workers');
+    assert.match(sa.description, new RegExp(`pid ${sa.pid} · [\\d.]+ [KMG]?B · (idle|running)`));
+    assert.equal(sa.collapsible, true);
+
+    const [pool] = await views.refExplorer.roots();
+    assert.equal(pool.kind, 'pool');
+    assert.match(pool.label, /Python|python/);
+    assert.match(pool.description, /^2\/\d+ bound/);
+    const poolChildren = await views.refExplorer.children(pool);
+    assert.deepEqual(poolChildren.filter(n => n.kind === 'session').map(n => n.label).sort(), ['alpha.ipynb', 'beta.ipynb']);
+
+    const refs = await refsOf(sa, r => ['big', 'mid', 'small'].every(n => r.some(x => x.name === n)), 'refs big, mid, small');
+    const mine = refs.filter(r => ['big', 'mid', 'small'].includes(r.name!));
+    assert.deepEqual(mine.map(r => r.name), ['big', 'mid', 'small'], 'largest first');
+    assert.deepEqual(mine.map(r => r.typeName), ['bytearray', 'list', 'str']);
+    const sizes = refs.map(r => r.sizeBytes!);
+    assert.deepEqual(sizes, [...sizes].sort((x, y) => y - x), 'the whole page is sorted by size, descending');
+    assert.ok(mine[0].sizeBytes! >= 3_000_000);
+    assert.match(mine[0].description, /^bytearray · 2\.9 MB · /);
+    assert.match(mine[0].tooltip, /bytearray/);
+    assert.equal(mine[0].contextValue, 'pyctx.ref.variable', 'Release menus match on this');
+
+    const refsB = await refsOf(sb, r => r.some(x => x.name === 'only_b'), 'ref only_b');
+    assert.ok(!refsB.some(r => r.name === 'big'), 'sessions are isolated in the tree too');
+  });
+
+  test('releasing a ref from the tree deletes it in Python and updates the tree (large ones ask first)', async () => {
+    const nb = await notebookWith('release.ipynb', ['big = bytearray(2_000_000)\nkeep = 1', 'big', 'keep']);
+    await run(nb, 0);
+    const session = await sessionOf(nb);
+    const [big] = (await refsOf(session, r => r.some(x => x.name === 'big'), 'ref big')).filter(r => r.name === 'big');
+
+    await setSetting('refs.confirmReleaseBytes', 1_000_000);
+    let stub = stubWarnings(undefined);          // the user cancels
+    try {
+      assert.equal(await vscode.commands.executeCommand('pyctx.releaseRef', big), false);
+      assert.equal(stub.asked.length, 1, 'a 2 MB object asks for confirmation above a 1 MB threshold');
+      assert.match(stub.asked[0], /big \(1\.9 MB\)/);
+    } finally { stub.restore(); }
+    assert.ok((await views.refExplorer.children(session)).some(n => n.name === 'big'), 'cancel keeps the object');
+
+    stub = stubWarnings('Release');
+    try {
+      assert.equal(await vscode.commands.executeCommand('pyctx.releaseRef', big), true);
+      assert.equal(stub.asked.length, 1);
+    } finally { stub.restore(); await setSetting('refs.confirmReleaseBytes', undefined); }
+
+    await refsOf(session, r => !r.some(x => x.name === 'big') && r.some(x => x.name === 'keep'), 'big gone from the tree, keep still there');
+    await run(nb, 1);
+    assert.match(errorText(nb, 1), /NameError/);
+    await run(nb, 2);
+    assert.equal(nb.notebook.cellAt(2).executionSummary?.success, true, 'other variables survive');
+  });
+
+  test('releasing a session\'s refs from the tree empties it', async () => {
+    const nb = await notebookWith('session.ipynb', ["a = 1\nb = [0] * 1000\nc = 'x' * 100", 'a']);
+    await run(nb, 0);
+    const session = await sessionOf(nb);
+    await refsOf(session, r => ['a', 'b', 'c'].every(n => r.some(x => x.name === n)), 'refs a, b, c');
+    const stub = stubWarnings('Release');
+    try {
+      const count = await vscode.commands.executeCommand<number>('pyctx.releaseSession', session);
+      assert.ok(count >= 3, `released ${count}`);
+      assert.equal(stub.asked.length, 0, 'small objects: no question');
+    } finally { stub.restore(); }
+    await waitFor('the session to show no objects', async () => {
+      const children = await views.refExplorer.children(session);
+      return children.length === 1 && children[0].kind === 'note';
+    });
+    await run(nb, 1);
+    assert.match(errorText(nb, 1), /NameError/);
+  });
+
+  test('unbind from the tree returns the worker: status bar and stats change', async () => {
+    const nb = await notebookWith('unbind.ipynb', ['x = 41', 'x + 1']);
+    await run(nb, 0);
+    const session = await sessionOf(nb);
+    const text = await statusText(/ idle$/, 'to show the active notebook idle');
+    const bound = Number(/(\d+)\//.exec(text)![1]);
+    const before = await api.pool.stats();
+
+    assert.equal(await vscode.commands.executeCommand('pyctx.unbindSession', session), true);
+    await waitFor('the session to leave the tree', () => !views.refExplorer.sessions().some(s => s.sessionId === session.sessionId));
+    const after = await statusText(/ not bound$/, 'to show the notebook not bound');
+    assert.equal(Number(/(\d+)\//.exec(after)![1]), bound - 1, after);
+    const stats = await api.pool.stats();
+    assert.equal(stats.checkedOut, before.checkedOut - 1);
+    assert.match(views.statusBar.snapshot().tooltip, new RegExp(`checkedOut: ${stats.checkedOut}`));
+
+    await run(nb, 1);   // the next run binds a fresh context: state is gone
+    assert.match(errorText(nb, 1), /NameError/);
+  });
+
+  test('status bar follows bind/unbind and warns when the pool is exhausted (size 1)', async () => {
+    await closeAllEditors();
+    await setSetting('pool.size', 1);   // restarts the pool server with one worker
+    try {
+      await statusText(/^\$\(server-process\) 0\/1$/, 'to show an empty size-1 pool', 30_000);
+      assert.equal(views.statusBar.snapshot().level, 'normal');
+
+      const a = await notebookWith('first.ipynb', ['1 + 1']);
+      assert.match(views.statusBar.snapshot().text, /0\/1 not bound$/);
+      await run(a, 0);
+      await statusText(/^\$\(server-process\) 1\/1 idle$/, 'to show the bound notebook');
+      assert.equal(views.statusBar.snapshot().level, 'warning', 'no worker left for another notebook');
+      assert.match(views.statusBar.snapshot().tooltip, /availableWorkers: 0/);
+
+      const b = await notebookWith('second.ipynb', ['2 + 2']);
+      await run(b, 0);
+      assert.equal(b.notebook.cellAt(0).executionSummary?.success, false);
+      const message = errorText(b, 0);
+      assert.match(message, /no_workers_available|no worker/i, message);
+      const snap = views.statusBar.snapshot();
+      assert.equal(snap.level, 'warning');
+      assert.match(snap.text, /1\/1 not bound$/);
+
+      // Unbinding the first notebook frees the pool: the warning goes away.
+      await vscode.window.showNotebookDocument(a.notebook);
+      assert.equal((await vscode.commands.executeCommand<{ unbound: boolean }>('pyctx.unbind', a.notebook.uri))?.unbound, true);
+      await statusText(/^\$\(server-process\) 0\/1 not bound$/, 'to show the freed pool');
+      await waitFor('the warning to clear', () => views.statusBar.snapshot().level === 'normal');
+    } finally {
+      await closeAllEditors();
+      await setSetting('pool.size', undefined);
+      await statusText(/^\$\(server-process\) 0\/4/, 'to show the default pool again', 30_000);
+    }
+  });
+
+  test('10,000 refs in one session: paged, and expanding takes under 500 ms', async () => {
+    const nb = await notebookWith('many.ipynb', ["for _i in range(10_000):\n    globals()[f'v{_i:05d}'] = [_i] * (_i % 7)"]);
+    await run(nb, 0);
+    const session = await sessionOf(nb);
+    const first = await waitFor('the first page with a "+N more" node', async () => {
+      const c = await views.refExplorer.children(session);
+      return c.some(n => n.kind === 'more') && c;
+    });
+    const more = first.find(n => n.kind === 'more')!;
+    const refs = first.filter(n => n.kind === 'ref');
+    assert.equal(refs.length, 200, 'one page, never 10,000 nodes at once');
+    assert.ok(refs.length + more.remaining! >= 10_000, `${refs.length} shown + ${more.remaining} more`);
+    assert.match(more.label, /^\+\d+ more$/);
+
+    // Load one more page through the node's own command.
+    await vscode.commands.executeCommand('pyctx.refExplorer.loadMore', more);
+    const second = await views.refExplorer.children(session);
+    assert.equal(second.filter(n => n.kind === 'ref').length, 400);
+
+    // Time to expand in the real view: refs refetched from the server (cache dropped), then
+    // VS Code asks for the children and renders them (reveal with expand resolves after that).
+    await vscode.commands.executeCommand('pyctx.refExplorer.focus');
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await views.refExplorer.collapseAll();
+      await views.refExplorer.refresh();
+      const t0 = performance.now();
+      await views.refExplorer.expandSession(session.sessionId!);
+      times.push(performance.now() - t0);
+    }
+    const data: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await views.refExplorer.refresh();
+      const t0 = performance.now();
+      await views.refExplorer.children(session);
+      data.push(performance.now() - t0);
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    console.log(`    10,000-ref session: expand in the view median ${median(times).toFixed(1)} ms (runs ${times.map(t => t.toFixed(0)).join(', ')}), `
+      + `children from the server median ${median(data).toFixed(1)} ms`);
+    assert.ok(median(times) < 500, `expand took ${median(times).toFixed(1)} ms`);
+  });
+});
