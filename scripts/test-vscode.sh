@@ -83,7 +83,16 @@ run_suite() {  # $1 = label, rest = runner arguments
   local run; run="$(mktemp -d "${TMPDIR:-/tmp}/pyctx-vscode.XXXXXX")"
   local t0=$SECONDS rc=0
   echo "== vscode tests: $label (run dir $run)"
-  "${runner[@]}" --run-dir "$run" "$@" ${runner_args[@]+"${runner_args[@]}"} || rc=$?
+  # The runner gets its own process group (set -m), killed as a whole at the end;
+  # code-server and chromium run in groups of their own, which the runner ends.
+  set -m
+  "${runner[@]}" --run-dir "$run" "$@" ${runner_args[@]+"${runner_args[@]}"} &
+  local pid=$!
+  set +m
+  trap 'kill -TERM -- -'"$pid"' 2>/dev/null' INT TERM
+  wait "$pid" || rc=$?
+  trap - INT TERM
+  kill -KILL -- -"$pid" 2>/dev/null || true
   check_processes "$run" || rc=1
   echo "vscode: $label: $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
   if [ $rc != 0 ] || [ "${PYCTX_VSCODE_KEEP:-}" = 1 ]; then
@@ -98,7 +107,7 @@ if [ "$mode" != vsix ]; then run_suite "dev folder"; fi
 if [ "$mode" != dev ]; then
   pkg="$(mktemp -d "${TMPDIR:-/tmp}/pyctx-vsix.XXXXXX")"
   t0=$SECONDS
-  npx --no-install vsce package --no-dependencies --out "$pkg/pyctx.vsix" > "$pkg/vsce.log" 2>&1 \
+  npx --no-install vsce package --out "$pkg/pyctx.vsix" > "$pkg/vsce.log" 2>&1 \
     || { cat "$pkg/vsce.log" >&2; echo "vscode: vsce package failed" >&2; exit 1; }
   echo "vscode: packaged pyctx.vsix ($(du -k "$pkg/pyctx.vsix" | cut -f1) KB, $(python3 -c "import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))" "$pkg/pyctx.vsix") files) in $((SECONDS - t0)) s"
   PYCTX_TEST_FILES="${PYCTX_TEST_FILES:-activation}" run_suite "installed vsix" --vsix "$pkg/pyctx.vsix"

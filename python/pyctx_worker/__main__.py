@@ -15,7 +15,9 @@ def main():
     control = control_fd_present()
     diag_fd = os.dup(2)
     try:
-        Worker(diag_fd, control).serve()
+        worker = Worker(diag_fd, control)
+        worker.serve()
+        worker._exit()  # the pool closed stdin: exit now, without waiting for user threads
     except BaseException:
         import traceback
         text = "[pyctx_worker %d] fatal:\n%s" % (os.getpid(), traceback.format_exc())

@@ -14,7 +14,10 @@ import fcntl
 import io
 import os
 import select
-import signal
+try:  # the C module: same functions, without signal.py importing enum (start time)
+    import _signal as signal
+except ImportError:  # pragma: no cover
+    import signal
 import sys
 import threading
 import time
@@ -27,8 +30,9 @@ _F_SETPIPE_SZ = 1031
 
 
 class Capture:
-    def __init__(self, send, max_frame_bytes):
+    def __init__(self, send, max_frame_bytes, shield):
         self.send = send            # FrameWriter.send
+        self.shield = shield        # no KeyboardInterrupt between reading and sending
         # characters per stream event, so even 4-byte utf-8 text fits in one frame
         self.max_chars = max(256, (max_frame_bytes - 256) // 4)
         self.lock = threading.Lock()
@@ -131,6 +135,8 @@ class Capture:
 
     def drain(self):
         """Send everything written so far to fds 1/2 (and Python's buffers)."""
+        if "ctypes" in sys.modules:
+            _flush_c_stdio()
         try:
             sys.stdout.flush()
         except Exception:
@@ -139,8 +145,26 @@ class Capture:
             sys.stderr.flush()
         except Exception:
             pass
-        with self.lock:
-            if self.drain_poller.poll(0):
-                self._read_available()
-            if self.pending:
-                self._emit()
+        with self.shield:
+            with self.lock:
+                if self.drain_poller.poll(0):
+                    self._read_available()
+                if self.pending:
+                    self._emit()
+
+
+_libc = None
+
+
+def _flush_c_stdio():
+    """fflush(NULL): C stdio buffers its output to a pipe; printf output from code
+    reached through ctypes would otherwise wait for the buffer to fill. Only done
+    once ctypes is loaded (then the call is cheap)."""
+    global _libc
+    try:
+        if _libc is None:
+            import ctypes
+            _libc = ctypes.CDLL(None)
+        _libc.fflush(None)
+    except Exception:
+        pass

@@ -28,23 +28,32 @@ _pack_q = struct.Struct(">q").pack
 _pack_d = struct.Struct(">d").pack
 
 
+_str_cache = {}  # short str -> its encoding (map keys and names repeat a lot)
+
+
+def _enc_str(obj):
+    b = obj.encode("utf-8")
+    n = len(b)
+    if n < 32:
+        b = bytes((0xA0 | n,)) + b
+        if len(_str_cache) < 4096:
+            _str_cache[obj] = b
+        return b
+    if n < 0x100:
+        return b"\xd9" + _pack_B(n) + b
+    if n < 0x10000:
+        return b"\xda" + _pack_H(n) + b
+    return b"\xdb" + _pack_I(n) + b
+
+
 def _enc(obj, out, depth):
     t = type(obj)
     if t is str:
-        b = obj.encode("utf-8")
-        n = len(b)
-        if n < 32:
-            out.append(bytes((0xA0 | n,)))
-        elif n < 0x100:
-            out.append(b"\xd9" + _pack_B(n))
-        elif n < 0x10000:
-            out.append(b"\xda" + _pack_H(n))
-        else:
-            out.append(b"\xdb" + _pack_I(n))
-        out.append(b)
+        b = _str_cache.get(obj)
+        out.append(b if b is not None else _enc_str(obj))
     elif t is int:
         if 0 <= obj < 0x80:
-            out.append(bytes((obj,)))
+            out.append(_SMALL_INTS[obj])
         elif -32 <= obj < 0:
             out.append(bytes((obj & 0xFF,)))
         elif obj >= 0:
@@ -80,14 +89,28 @@ def _enc(obj, out, depth):
             raise CodecError("nesting too deep")
         n = len(obj)
         if n < 16:
-            out.append(bytes((0x80 | n,)))
+            out.append(_FIXMAP[n])
         elif n < 0x10000:
             out.append(b"\xde" + _pack_H(n))
         else:
             out.append(b"\xdf" + _pack_I(n))
+        cache = _str_cache
+        append = out.append
+        depth += 1
         for k, v in obj.items():
-            _enc(k, out, depth + 1)
-            _enc(v, out, depth + 1)
+            if type(k) is str:
+                b = cache.get(k)
+                append(b if b is not None else _enc_str(k))
+            else:
+                _enc(k, out, depth)
+            tv = type(v)
+            if tv is str and len(v) < 32:
+                b = cache.get(v)
+                append(b if b is not None else _enc_str(v))
+            elif tv is int and 0 <= v < 0x80:
+                append(_SMALL_INTS[v])
+            else:
+                _enc(v, out, depth)
     elif t is list or t is tuple:
         if depth > 512:
             raise CodecError("nesting too deep")
@@ -98,8 +121,9 @@ def _enc(obj, out, depth):
             out.append(b"\xdc" + _pack_H(n))
         else:
             out.append(b"\xdd" + _pack_I(n))
+        depth += 1
         for v in obj:
-            _enc(v, out, depth + 1)
+            _enc(v, out, depth)
     elif t is bytes or t is bytearray or t is memoryview:
         n = len(obj) if t is not memoryview else obj.nbytes
         if n < 0x100:
@@ -119,6 +143,10 @@ def _enc(obj, out, depth):
         raise CodecError("cannot encode %s" % t.__name__)
 
 
+_SMALL_INTS = [bytes((i,)) for i in range(0x80)]
+_FIXMAP = [bytes((0x80 | i,)) for i in range(16)]
+
+
 def pure_packb(obj):
     out = []
     _enc(obj, out, 0)
@@ -128,123 +156,114 @@ def pure_packb(obj):
 # ---------------------------------------------------------------- pure decoder
 
 _unpack_from = struct.unpack_from
+_EXT = frozenset((0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8))
+# fixed-width scalars: type byte -> (struct format, size)
+_FIXED = {0xCC: (">B", 1), 0xCD: (">H", 2), 0xCE: (">I", 4), 0xCF: (">Q", 8),
+          0xD0: (">b", 1), 0xD1: (">h", 2), 0xD2: (">i", 4), 0xD3: (">q", 8),
+          0xCA: (">f", 4), 0xCB: (">d", 8)}
+# variable-length: type byte -> (length format, length size, kind)
+_SIZED = {0xD9: (">B", 1, 0), 0xDA: (">H", 2, 0), 0xDB: (">I", 4, 0),
+          0xC4: (">B", 1, 1), 0xC5: (">H", 2, 1), 0xC6: (">I", 4, 1),
+          0xDC: (">H", 2, 2), 0xDD: (">I", 4, 2), 0xDE: (">H", 2, 3), 0xDF: (">I", 4, 3)}
 
 
-class _Decoder:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-
-    def take(self, n):
-        p = self.pos
-        end = p + n
-        if end > len(self.data):
-            raise CodecError("truncated msgpack payload")
-        self.pos = end
-        return self.data[p:end]
-
-    def num(self, fmt, size):
-        p = self.pos
-        if p + size > len(self.data):
-            raise CodecError("truncated msgpack payload")
-        self.pos = p + size
-        return _unpack_from(fmt, self.data, p)[0]
-
-    def text(self, n):
-        try:
-            return bytes(self.take(n)).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise CodecError("invalid utf-8 in str: %s" % e)
-
-    def array(self, n, depth):
-        return [self.value(depth + 1) for _ in range(n)]
-
-    def map(self, n, depth):
-        d = {}
-        for _ in range(n):
-            k = self.value(depth + 1)
-            try:
-                d[k] = self.value(depth + 1)
-            except TypeError:
-                raise CodecError("unhashable map key")
-        return d
-
-    def value(self, depth=0):
-        if depth > 512:
-            raise CodecError("nesting too deep")
-        data = self.data
-        p = self.pos
-        if p >= len(data):
-            raise CodecError("truncated msgpack payload")
-        b = data[p]
-        self.pos = p + 1
-        if b < 0x80:
-            return b
-        if b >= 0xE0:
-            return b - 0x100
-        if 0xA0 <= b <= 0xBF:
-            return self.text(b & 0x1F)
-        if 0x90 <= b <= 0x9F:
-            return self.array(b & 0x0F, depth)
-        if 0x80 <= b <= 0x8F:
-            return self.map(b & 0x0F, depth)
+def _decode(data, pos, depth):
+    """(value, next position). Written for speed: this runs on every request."""
+    b = data[pos]
+    pos += 1
+    if b < 0x80:
+        return b, pos
+    if b >= 0xE0:
+        return b - 0x100, pos
+    if b >= 0xA0:
+        if b < 0xC0:
+            end = pos + (b & 0x1F)
+            if end > len(data):
+                raise CodecError("truncated msgpack payload")
+            return data[pos:end].decode("utf-8"), end
         if b == 0xC0:
-            return None
+            return None, pos
         if b == 0xC2:
-            return False
+            return False, pos
         if b == 0xC3:
-            return True
-        if b == 0xCC:
-            return self.num(">B", 1)
-        if b == 0xCD:
-            return self.num(">H", 2)
-        if b == 0xCE:
-            return self.num(">I", 4)
-        if b == 0xCF:
-            return self.num(">Q", 8)
-        if b == 0xD0:
-            return self.num(">b", 1)
-        if b == 0xD1:
-            return self.num(">h", 2)
-        if b == 0xD2:
-            return self.num(">i", 4)
-        if b == 0xD3:
-            return self.num(">q", 8)
-        if b == 0xCA:
-            return self.num(">f", 4)
-        if b == 0xCB:
-            return self.num(">d", 8)
-        if b == 0xD9:
-            return self.text(self.num(">B", 1))
-        if b == 0xDA:
-            return self.text(self.num(">H", 2))
-        if b == 0xDB:
-            return self.text(self.num(">I", 4))
-        if b == 0xC4:
-            return bytes(self.take(self.num(">B", 1)))
-        if b == 0xC5:
-            return bytes(self.take(self.num(">H", 2)))
-        if b == 0xC6:
-            return bytes(self.take(self.num(">I", 4)))
-        if b == 0xDC:
-            return self.array(self.num(">H", 2), depth)
-        if b == 0xDD:
-            return self.array(self.num(">I", 4), depth)
-        if b == 0xDE:
-            return self.map(self.num(">H", 2), depth)
-        if b == 0xDF:
-            return self.map(self.num(">I", 4), depth)
-        if b in (0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8):
-            raise CodecError("msgpack extension types are not accepted")
-        raise CodecError("invalid msgpack type byte 0x%02x" % b)
+            return True, pos
+        fixed = _FIXED.get(b)
+        if fixed is not None:
+            return _unpack_from(fixed[0], data, pos)[0], pos + fixed[1]
+        sized = _SIZED.get(b)
+        if sized is None:
+            if b in _EXT:
+                raise CodecError("msgpack extension types are not accepted")
+            raise CodecError("invalid msgpack type byte 0x%02x" % b)
+        n = _unpack_from(sized[0], data, pos)[0]
+        pos += sized[1]
+        kind = sized[2]
+        if kind < 2:
+            end = pos + n
+            if end > len(data):
+                raise CodecError("truncated msgpack payload")
+            chunk = data[pos:end]
+            return (chunk.decode("utf-8") if kind == 0 else chunk), end
+        if kind == 2:
+            return _array(data, pos, n, depth)
+        return _map(data, pos, n, depth)
+    if b >= 0x90:
+        return _array(data, pos, b & 0x0F, depth)
+    return _map(data, pos, b & 0x0F, depth)
+
+
+def _array(data, pos, n, depth):
+    if depth > 512:
+        raise CodecError("nesting too deep")
+    out = []
+    append = out.append
+    for _ in range(n):
+        v, pos = _decode(data, pos, depth + 1)
+        append(v)
+    return out, pos
+
+
+def _map(data, pos, n, depth):
+    if depth > 512:
+        raise CodecError("nesting too deep")
+    d = {}
+    for _ in range(n):
+        b = data[pos]
+        if 0xA0 <= b < 0xC0:  # fixstr key: the common case, decoded inline
+            end = pos + 1 + (b & 0x1F)
+            if end > len(data):
+                raise CodecError("truncated msgpack payload")
+            k = data[pos + 1:end].decode("utf-8")
+            pos = end
+        else:
+            k, pos = _decode(data, pos, depth + 1)
+        b = data[pos]
+        if b < 0x80:
+            v = b
+            pos += 1
+        else:
+            v, pos = _decode(data, pos, depth + 1)
+        try:
+            d[k] = v
+        except TypeError:
+            raise CodecError("unhashable map key")
+    return d, pos
 
 
 def pure_unpackb(data):
-    d = _Decoder(data)
-    v = d.value()
-    if d.pos != len(data):
+    if type(data) is not bytes:
+        data = bytes(data)
+    try:
+        v, pos = _decode(data, 0, 0)
+    except CodecError:
+        raise
+    except (IndexError, struct.error):
+        raise CodecError("truncated msgpack payload")
+    except UnicodeDecodeError as e:
+        raise CodecError("invalid utf-8 in str: %s" % e)
+    except RecursionError:
+        raise CodecError("nesting too deep")
+    if pos != len(data):
         raise CodecError("trailing bytes after msgpack value")
     return v
 

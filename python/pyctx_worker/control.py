@@ -6,7 +6,11 @@ snapshots (list(dict.items()) is atomic under the GIL). SIGINT is blocked in
 this thread so the kernel delivers it to the main thread.
 """
 
-import signal
+import os
+try:  # the C module: same functions, without signal.py importing enum (start time)
+    import _signal as signal
+except ImportError:  # pragma: no cover
+    import signal
 import threading
 
 from .framing import ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge, FrameWriter
@@ -32,7 +36,12 @@ def _serve(worker, fd):
             writer.send({"id": None, "ok": False, "error": {
                 "code": ErrorCode.PROTOCOL_ERROR, "message": "undecodable frame: %s" % e}})
             continue
-        except (ChannelClosed, OSError):
+        except ChannelClosed:
+            # The pool never closes this channel: EOF means the parent died. A
+            # busy main thread (a long cell) would not notice its own EOF until
+            # the cell ends, so leave now instead of running on as an orphan.
+            os._exit(0)
+        except OSError:
             return
         if type(req) is not dict:
             writer.send({"id": None, "ok": False, "error": {

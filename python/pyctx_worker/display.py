@@ -9,10 +9,7 @@ worker display() falls back to printing text/plain. Matplotlib figures are
 rendered by flush_figures() (plt.show() and cell end).
 """
 
-import base64
-import io
-import json
-import uuid
+import os
 
 _sink = None  # set by the worker: callable(event_dict)
 
@@ -44,9 +41,11 @@ def _norm_value(mime, value):
     """Binary mime values as bytes, text ones as str, JSON as plain data."""
     if mime in _BINARY:
         if isinstance(value, str):
+            import base64
             return base64.b64decode(value)
         return bytes(value)
     if mime == "application/json" or mime.endswith("+json"):
+        import json
         if isinstance(value, (str, bytes)):
             return json.loads(value)
         return json.loads(json.dumps(value, default=repr))
@@ -72,6 +71,7 @@ def _put(data, metadata, mime, result):
 
 
 def _figure_bundle(fig):
+    import io
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     w, h = fig.get_size_inches()
@@ -133,6 +133,10 @@ def format_bundle(obj, include=None, exclude=None):
     return data, metadata
 
 
+def _new_id():
+    return os.urandom(16).hex()
+
+
 def _send(event):
     if _sink is None:
         if event.get("event") in ("display", "update_display"):
@@ -145,7 +149,7 @@ class DisplayHandle:
     """Handle on one display output; update() replaces it in place."""
 
     def __init__(self, display_id=None):
-        self.display_id = display_id or uuid.uuid4().hex
+        self.display_id = display_id or _new_id()
 
     def __repr__(self):
         return "<DisplayHandle display_id=%s>" % self.display_id
@@ -163,7 +167,7 @@ def display(*objs, include=None, exclude=None, metadata=None, transient=None,
     if clear:
         clear_output(wait=True)
     if display_id is True:
-        display_id = uuid.uuid4().hex
+        display_id = _new_id()
     trans = dict(transient or {})
     if display_id:
         trans["display_id"] = display_id

@@ -9,15 +9,16 @@ anywhere else (between requests, while a reply is written) it is dropped, so an
 interrupt racing the end of a request cannot leak into the next one.
 """
 
-import ast
-import linecache
 import os
-import signal
+try:  # the C module: same functions, without signal.py importing enum (start time)
+    import _signal as signal
+except ImportError:  # pragma: no cover
+    import signal
 import sys
 import threading
-import traceback
 
-_TOP_LEVEL_AWAIT = getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0x2000)
+_TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (ast, traceback: lazy)
+_ONLY_AST = 0x400  # ast.PyCF_ONLY_AST
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE (inspect and asyncio load lazily: start time)
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _ASYNCIO_DIR = os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "asyncio")
@@ -25,6 +26,8 @@ _ASYNCIO_DIR = os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "asyn
 
 class _State:
     running = False  # True only while user code runs on the main thread
+    shield = 0       # >0 while the main thread writes a frame: interrupts wait
+    pending = False  # an interrupt arrived while shielded
 
 
 state = _State()
@@ -33,7 +36,33 @@ main_thread_id = threading.main_thread().ident
 
 def _on_sigint(signum, frame):
     if state.running:
+        if state.shield:
+            state.pending = True  # never cut a frame in half; raised by unshield()
+            return
         raise KeyboardInterrupt()
+
+
+class Shield:
+    """Context for writing a frame from the main thread: defers KeyboardInterrupt."""
+
+    def __enter__(self):
+        if threading.get_ident() == main_thread_id:
+            state.shield += 1
+            return True
+        return False
+
+    def __exit__(self, *exc):
+        if threading.get_ident() != main_thread_id:
+            return False
+        state.shield -= 1
+        if not state.shield and state.pending:
+            state.pending = False
+            if state.running and exc[0] is None:
+                raise KeyboardInterrupt()
+        return False
+
+
+shield = Shield()
 
 
 def install_sigint():
@@ -83,6 +112,7 @@ def run_code(code, globals_, locals_=None):
 def user_code(fn, *args):
     """Run fn(*args) as user code: SIGINT becomes KeyboardInterrupt only in here."""
     try:
+        state.pending = False
         state.running = True
         return fn(*args)
     finally:
@@ -94,8 +124,17 @@ def user_code(fn, *args):
 _cell_serial = 0
 
 
+_registered = []  # cell filenames in linecache, oldest first (bounded: pool runs many)
+
+
 def register_source(filename, source):
+    import linecache
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    _registered.append(filename)
+    if len(_registered) > 2000:
+        for old in _registered[:1000]:
+            linecache.cache.pop(old, None)
+        del _registered[:1000]
 
 
 RESULT_NAME = "_pyctx_cell_result_"
@@ -109,12 +148,14 @@ def compile_cell(source, execution_count):
     the running loop.
     """
     global _cell_serial
+    import ast
+    import linecache
     _cell_serial += 1
     filename = "<cell-%d>" % (execution_count if execution_count else _cell_serial)
     if filename in linecache.cache:
         filename = "<cell-%d.%d>" % (execution_count, _cell_serial)
     register_source(filename, source)
-    tree = compile(source, filename, "exec", ast.PyCF_ONLY_AST | _TOP_LEVEL_AWAIT,
+    tree = compile(source, filename, "exec", _ONLY_AST | _TOP_LEVEL_AWAIT,
                    dont_inherit=True)
     has_result = False
     if tree.body and isinstance(tree.body[-1], ast.Expr) and \
@@ -151,6 +192,7 @@ def _internal(tb):
 
 def error_content(exc):
     """{ename, evalue, traceback: [lines]} with the worker's own frames removed."""
+    import traceback
     tb = exc.__traceback__
     while tb is not None and _internal(tb):
         tb = tb.tb_next

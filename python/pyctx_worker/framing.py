@@ -83,10 +83,11 @@ class FrameReader:
 
 
 class FrameWriter:
-    def __init__(self, fd, max_bytes, lock=None):
+    def __init__(self, fd, max_bytes, shield=None):
         self.fd = fd
         self.max_bytes = max_bytes
-        self.lock = lock or threading.Lock()
+        self.lock = threading.Lock()
+        self.shield = shield  # defers KeyboardInterrupt while a frame is half written
         self.broken = False
 
     def encode(self, msg):
@@ -105,8 +106,13 @@ class FrameWriter:
 
     def send(self, msg):
         data = self.encode(msg)
-        with self.lock:
-            self._write(data)
+        if self.shield is None:
+            with self.lock:
+                self._write(data)
+            return
+        with self.shield:
+            with self.lock:
+                self._write(data)
 
     def _write(self, data):
         if self.broken:

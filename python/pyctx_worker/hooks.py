@@ -1,5 +1,6 @@
 """Import hooks: patch modules as they load, and the IPython shim.
 
+- getpass: getpass.getpass() asks the pool (input_request, password=True).
 - asyncio: the worker's persistent loop becomes the current loop.
 - matplotlib.pyplot: plt.show() renders figures inline (display events).
 - IPython.display / IPython.core.display_functions (the real IPython, which has
@@ -11,7 +12,6 @@
   shadows a real installation.
 """
 
-import importlib.util
 import os
 import sys
 
@@ -20,6 +20,7 @@ from . import execution as _execution
 
 _PATCHES = {
     "asyncio": _execution.adopt_asyncio,
+    "getpass": None,  # set by the worker: getpass.getpass -> input_request
     "matplotlib.pyplot": _display.patch_pyplot,
     "IPython.display": _display.patch_ipython_display,
     "IPython.core.display_functions": _display.patch_ipython_display,
@@ -71,6 +72,7 @@ class ShimFinder:
     def find_spec(self, name, path=None, target=None):
         if name != "IPython" and not name.startswith("IPython."):
             return None
+        import importlib.util
         parts = name.split(".")
         base = os.path.join(_SHIM_DIR, *parts)
         if os.path.isdir(base):
@@ -81,7 +83,8 @@ class ShimFinder:
         return None
 
 
-def install():
+def install(patch_getpass):
+    _PATCHES["getpass"] = patch_getpass
     sys.meta_path.insert(0, PatchFinder())
     sys.meta_path.append(ShimFinder())
     # Modules already imported before the worker started (preload) get patched now.

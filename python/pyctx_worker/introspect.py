@@ -80,7 +80,30 @@ def _resolve(ns, dotted, static=True):
     return obj
 
 
+_KEY_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\[\s*(['\"])([^'\"]*)$")
+
+
+def _key_complete(ns, code, cursor):
+    """d['al| -> string keys of the live mapping d."""
+    m = _KEY_PREFIX.search(code[:cursor])
+    if not m:
+        return None
+    try:
+        obj = _resolve(ns, m.group(1))
+    except LookupError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    prefix = m.group(3)
+    keys = sorted(k for k in list(obj)[:10000] if isinstance(k, str) and k.startswith(prefix))
+    return {"matches": keys, "cursor_start": cursor - len(prefix), "cursor_end": cursor,
+            "source": "fallback"}
+
+
 def _fallback_complete(ns, code, cursor):
+    keys = _key_complete(ns, code, cursor)
+    if keys is not None:
+        return keys
     m = _NAME_CHARS.search(code[:cursor])
     token = m.group(0) if m else ""
     if "." in token:
@@ -109,7 +132,17 @@ def _fallback_complete(ns, code, cursor):
 
 def complete(ns, code, cursor):
     cursor = _cursor(code, cursor)
-    result = _jedi_complete(ns, code, cursor)
+    result = None
+    token = _NAME_CHARS.search(code[:cursor]).group(0)
+    if "." in token:
+        # Attribute of a live object: dir() of the real value is exact and instant,
+        # while jedi re-infers the whole cell (~0.25 s here, over the editor's
+        # 200 ms budget). jedi still answers when the base is not a live name.
+        result = _fallback_complete(ns, code, cursor)
+        if not result["matches"]:
+            result = None
+    if result is None:
+        result = _jedi_complete(ns, code, cursor)
     if result is None or not result["matches"]:
         result = _fallback_complete(ns, code, cursor)
     return result

@@ -10,6 +10,7 @@ variables stays fast.
 import builtins
 import gc
 import sys
+import threading
 import time
 import types
 
@@ -28,6 +29,7 @@ class Namespace:
         self.ns = self.module.__dict__
         self.assigned = {}   # name -> [id(obj), execution_count, first_seen, last_assigned]
         self.cache = {}      # name -> (id(obj), len or None, size, repr)
+        self.lock = threading.Lock()  # track() (main thread) vs listing (control thread)
 
     @staticmethod
     def _listed(name, value):
@@ -35,6 +37,10 @@ class Namespace:
 
     def track(self, execution_count):
         """After an exec: remember which names that cell (re)assigned."""
+        with self.lock:
+            self._track(execution_count)
+
+    def _track(self, execution_count):
         now = time.time()
         assigned = self.assigned
         items = list(self.ns.items())
@@ -66,12 +72,28 @@ class Namespace:
         if name not in self.ns:
             return False
         del self.ns[name]
-        self.assigned.pop(name, None)
-        self.cache.pop(name, None)
+        with self.lock:
+            self.assigned.pop(name, None)
+            self.cache.pop(name, None)
         gc.collect()
         return True
 
+    def release_all(self):
+        """Deletes every listed variable (what variables() shows); returns how many."""
+        names = [n for n, v in list(self.ns.items()) if self._listed(n, v)]
+        for name in names:
+            del self.ns[name]
+            self.assigned.pop(name, None)
+            self.cache.pop(name, None)
+        if names:
+            gc.collect()
+        return len(names)
+
     def variables(self, session):
+        with self.lock:
+            return self._variables(session)
+
+    def _variables(self, session):
         out = []
         deadline = time.monotonic() + _LIST_BUDGET_S
         cache = self.cache
@@ -91,8 +113,8 @@ class Namespace:
                 if time.monotonic() < deadline:
                     c = (oid, length, sizing.deep_size(value), sizing.short_repr(value))
                     cache[name] = c
-                else:
-                    c = (oid, length, sys.getsizeof(value, 64), sizing.short_repr(value))
+                else:  # over budget: cheap placeholders now, real estimates next listing
+                    c = (oid, length, sys.getsizeof(value, 64), "<%s>" % type(value).__name__)
             rec = assigned.get(name)
             t = type(value)
             info = {"id": "var:" + name, "session_id": session, "kind": "variable",

@@ -1,6 +1,6 @@
 """Ref registry: live Python objects held for the pool, keyed by (session, ref id).
 
-Entries keep the object, created_at/last_access, type, module, a short repr and
+Ids are 128-bit random hex. Entries keep the object, created_at/last_access, type, module, a short repr and
 a cached size estimate. Each session has an OrderedDict in least-recently-used
 order, an optional TTL (idle time since last access) and a maximum count; both
 are enforced here (prune on every registry operation, plus a janitor thread
@@ -15,7 +15,7 @@ All registry state is guarded by one lock (the control thread reads it).
 
 import collections
 import gc
-import secrets
+import os
 import threading
 import time
 
@@ -158,6 +158,11 @@ class Registry:
                     self._prune_session(s, now)
 
     def _janitor_run(self):
+        try:  # SIGINT belongs to the main thread (it must wake a blocking call there)
+            import _signal
+            _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})
+        except (ImportError, AttributeError, OSError, ValueError):
+            pass
         while True:
             ttls = [s.ttl for s in list(self.sessions.values()) if s.ttl]
             time.sleep(min(max(min(ttls) / 4, 0.05), 5.0) if ttls else 5.0)
@@ -176,7 +181,7 @@ class Registry:
                     s.entries.move_to_end(existing)
                     return e
             if ref_id is None:
-                ref_id = secrets.token_hex(16)
+                ref_id = os.urandom(16).hex()  # = secrets.token_hex, without its imports
             elif ref_id in s.entries:
                 self._remove(s, ref_id, "replaced")
             e = Entry(obj, ref_id, sid, kind, name, execution_count)
@@ -333,6 +338,12 @@ class Converter:
             return value
         if t is int and _INT_MIN <= value <= _INT_MAX:
             return value
+        if isinstance(value, (int, float, str)) and t is not bool:
+            # subclasses (IntEnum, numpy.float64, str subclasses) travel as the base value
+            base = int if isinstance(value, int) else float if isinstance(value, float) else str
+            plain = base(value)
+            if base is not int or _INT_MIN <= plain <= _INT_MAX:
+                return plain
         oid = id(value)
         if oid in memo:
             return memo[oid]

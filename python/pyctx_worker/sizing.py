@@ -24,6 +24,12 @@ _NO_DESCEND = (type, types.ModuleType, types.FunctionType, types.BuiltinFunction
 
 
 def short_repr(obj):
+    t = type(obj)
+    if t is int or t is float or t is bool or obj is None:
+        s = repr(obj)
+        return s if len(s) <= _REPR_MAX else s[:_REPR_MAX - 3] + "..."
+    if t is str and len(obj) <= 70:
+        return repr(obj)
     try:
         if isinstance(obj, (bytes, bytearray)):
             s = repr(obj[:60]) + ("..." if len(obj) > 60 else "")
@@ -62,6 +68,7 @@ def deep_size(obj, budget=_NODE_BUDGET):
         return special
     seen = set()
     total = 0
+    root = None  # the root's own size: left out of the per-node mean (a list's pointer array is not a child)
     nodes = 0
     stack = [obj]
     pending_estimate = 0  # children we did not visit, valued at the mean node size
@@ -76,9 +83,12 @@ def deep_size(obj, budget=_NODE_BUDGET):
             break
         nodes += 1
         try:
-            total += sys.getsizeof(o, 64)
+            size = sys.getsizeof(o, 64)
         except Exception:
-            total += 64
+            size = 64
+        total += size
+        if root is None:
+            root = size
         if isinstance(o, _NO_DESCEND) or isinstance(o, (str, bytes, bytearray, int, float)):
             continue
         sp = _special_size(o) if o is not obj else None
@@ -97,8 +107,8 @@ def deep_size(obj, budget=_NODE_BUDGET):
                     stack.append(d)
         except Exception:
             pass
-    if pending_estimate and nodes:
-        total += int(total / nodes * pending_estimate)
+    if pending_estimate and nodes > 1:
+        total += int((total - root) / (nodes - 1) * pending_estimate)
     return total
 
 

@@ -7,15 +7,15 @@ Control channel (fd 3, when present): see control.py.
 
 import builtins
 import gc
-import getpass
 import importlib
 import os
 import select
 import stat
 import sys
+import threading
 import time
 
-from . import capture, codec, display, execution, hooks, introspect, namespace, refs, runtime
+from . import capture, codec, display, execution, hooks, namespace, refs, runtime
 from .framing import ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge, FrameWriter
 from .protocol import (CONTROL_FD, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, ErrorCode,
                        Event, Op)
@@ -71,9 +71,9 @@ class Worker:
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
-        self.writer = FrameWriter(self.out_fd, self.max_bytes)
+        self.writer = FrameWriter(self.out_fd, self.max_bytes, execution.shield)
         self.reader = FrameReader(self.in_fd, self.max_bytes)
-        self.capture = capture.Capture(self.writer.send, self.max_bytes)
+        self.capture = capture.Capture(self.writer.send, self.max_bytes, execution.shield)
         self.capture.install()
         sys.stdin = open(0, "r", closefd=False)
         sys.__stdin__ = sys.stdin
@@ -93,8 +93,7 @@ class Worker:
         builtins.update_display = display.update_display
         builtins.clear_output = display.clear_output
         builtins.input = self._input
-        getpass.getpass = self._getpass
-        hooks.install()
+        hooks.install(self._patch_getpass)
         execution.install_sigint()
 
         self.handlers = {
@@ -227,8 +226,8 @@ class Worker:
     # ------------------------------------------------------------ input()
 
     def _input(self, prompt="", password=False):
-        if not self.in_exec:
-            raise EOFError("input() is only available while an exec request runs")
+        if not self.in_exec or threading.get_ident() != execution.main_thread_id:
+            raise EOFError("input() is only available in the main thread of a running exec")
         self.capture.drain()
         self.writer.send({"id": self.capture.request_id, "event": Event.INPUT_REQUEST,
                           "prompt": str(prompt), "password": bool(password)})
@@ -260,6 +259,9 @@ class Worker:
             raise KeyboardInterrupt("input cancelled")
         value = req.get("value")
         return "" if value is None else str(value)
+
+    def _patch_getpass(self, module):
+        module.getpass = self._getpass
 
     def _getpass(self, prompt="Password: ", stream=None):
         return self._input(prompt, password=True)
@@ -431,12 +433,19 @@ class Worker:
         sid = req.get("session")
         if not isinstance(sid, str) or not sid:
             raise ProtocolError("session.release needs 'session'")
-        return {"count": self.registry.release_session(sid)}
+        count = self.registry.release_session(sid)
+        if sid == self.session:
+            # The bound session's variables are listed as its refs (Ref Explorer):
+            # releasing the session frees them too; the worker stays bound.
+            count += self.namespace.release_all()
+        return {"count": count}
 
     def op_complete(self, req):
+        from . import introspect  # inspect/re/keyword: loaded on first use
         return introspect.complete(self.ns, str(req.get("code") or ""), req.get("cursor"))
 
     def op_inspect(self, req):
+        from . import introspect
         return introspect.inspect_at(self.ns, str(req.get("code") or ""), req.get("cursor"))
 
     def op_interrupt(self, req):

@@ -42,7 +42,7 @@ try {
   ({ browser, page } = await launchBrowser(runDir));
   // The extension host's console (the mocha reporter) reaches the page mixed with
   // the workbench's own log: hide "[Component]" lines and workbench stack frames.
-  const noise = /^(\[[\w :.-]+\] |Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin|Ignoring fetching additional builtin)/;
+  const noise = /^(\[[\w :.-]+\]( |\[)|Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin|Ignoring fetching additional builtin)/;
   await page.exposeFunction('codeAutomationLog', (_level, args) => {
     const line = format(...args);
     if (a.verbose || !(noise.test(line) || line.includes(`${server.url}/stable-`))) console.log(line);
@@ -53,7 +53,7 @@ try {
   page.on('pageerror', e => console.error(`[page error] ${e.message}`));
   // Without a development extension the workbench does not run tests, so in vsix
   // mode an empty placeholder extension (test/vscode/host) takes that role.
-  const devPath = a.vsix ? undefined : ext;
+  const devPath = a.vsix ? path.join(ROOT, 'test/vscode/host') : ext;
   await page.goto(workbenchUrl(server, { folder: workspace, extensionDevelopmentPath: devPath, extensionTestsPath: tests }));
   const result = await Promise.race([exited, sleep(timeoutMs).then(() => 'timeout')]);
   if (result === 'timeout') console.error(`vscode: tests did not finish within ${timeoutMs / 1000}s`);

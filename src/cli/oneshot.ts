@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Pool } from '../pool';
 import { PyCtxError, isRef } from '../pool';
 import { CliError, Exit } from './errors';
+import { settleInterrupt } from './run';
 
 export interface OneshotOptions { timeoutMs?: number; signal: AbortSignal }
 
@@ -54,6 +55,7 @@ export async function execCommand(pool: Pool, arg: string, opts: OneshotOptions)
     if (r.status === 'error' && r.error) {
       const tb = r.error.traceback.length ? r.error.traceback.join('\n') : `${r.error.ename}: ${r.error.evalue}`;
       process.stderr.write(tb.endsWith('\n') ? tb : tb + '\n');
+      if (r.error.ename === 'KeyboardInterrupt') await settleInterrupt(opts.signal);
       return opts.signal.aborted ? Exit.interrupted : Exit.cellError;
     }
     return Exit.ok;

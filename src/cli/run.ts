@@ -43,6 +43,20 @@ function runnableCells(nb: Notebook): Array<{ index: number; cell: CodeCell }> {
   return out;
 }
 
+/**
+ * Ctrl-C at a terminal signals the whole process group: the worker may report its
+ * KeyboardInterrupt before our own SIGINT handler has run. Give that signal a moment
+ * to land so the run counts as interrupted (exit 130), not as a failing cell.
+ */
+export function settleInterrupt(signal: AbortSignal, graceMs = 1000): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise(resolve => {
+    const timer = setTimeout(done, graceMs);
+    function done() { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); }
+    signal.addEventListener('abort', done);
+  });
+}
+
 function describeExit(e: PyCtxError): string {
   if (e.signal) return `killed by ${e.signal}`;
   if (e.exitCode !== undefined && e.exitCode !== null) return `exit code ${e.exitCode}`;
@@ -81,6 +95,7 @@ export async function runNotebook(pool: Pool, job: RunJob, s: RunSettings, unbin
         if (r.result) out.result(r.result.data, r.result.metadata, r.executionCount);
         if (r.status === 'error' && r.error) {
           out.error(r.error.ename, r.error.evalue, r.error.traceback);
+          if (r.error.ename === 'KeyboardInterrupt') await settleInterrupt(s.signal);
           status = s.signal.aborted ? 'interrupted' : 'error';
         }
       } catch (e) {

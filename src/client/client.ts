@@ -8,7 +8,7 @@
 //  - a change of a pyctx.* server setting or of the Python extension's active
 //    interpreter restarts the server with new initializationOptions (onDidReset too).
 import * as vscode from 'vscode';
-import { CloseAction, LanguageClient, State, TransportKind } from 'vscode-languageclient/node';
+import { CloseAction, LanguageClient, RevealOutputChannelOn, State, TransportKind } from 'vscode-languageclient/node';
 import type { CloseHandlerResult, ErrorHandler, LanguageClientOptions, ServerOptions as NodeServerOptions } from 'vscode-languageclient/node';
 import { Emitter, Event } from 'vscode-languageserver-protocol';
 import type { ServerOptions } from '../protocol/lsp';
@@ -41,6 +41,7 @@ export class PyctxClient extends PyctxApi {
   private interpreter: ResolvedInterpreter = { source: 'path' };
   private options: ServerOptions = {};
   private restarting: Promise<void> | undefined;
+  private restartAgain = false;
 
   // The LanguageClient's default policy: restart on close, bounded per 3 minutes.
   private readonly errorPolicy: ErrorHandler;
@@ -60,6 +61,8 @@ export class PyctxClient extends PyctxApi {
       documentSelector: NOTEBOOK_CELL_SELECTOR,
       outputChannel: opts.outputChannel,
       outputChannelName: 'pyctx server',
+      // The kernel and views surface failures themselves; the log stays in its channel.
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
       // Re-evaluated at every (re)start, so restarts pick up the latest settings.
       initializationOptions: () => self?.initOptions() ?? {},
       errorHandler: {
@@ -84,16 +87,30 @@ export class PyctxClient extends PyctxApi {
 
   /** Stops and starts the server with fresh settings; every notebook's state is gone. */
   restartServer(): Promise<void> {
-    this.restarting ??= (async () => {
+    // A request during a restart runs once more afterwards, so the last settings win.
+    if (this.restarting) {
+      this.restartAgain = true;
+      return this.restarting;
+    }
+    this.restarting = (async () => {
       try {
-        await this.refreshOptions();
-        this.resetEmitter.fire({ reason: 'restarted' });
-        await this.languageClient.restart();
+        do {
+          this.restartAgain = false;
+          await this.refreshOptions();
+          this.resetEmitter.fire({ reason: 'restarted' });
+          await this.languageClient.restart();
+        } while (this.restartAgain);
       } finally {
         this.restarting = undefined;
       }
     })();
     return this.restarting;
+  }
+
+  /** Graceful stop (server shutdown ends every worker); dispose() does the same without waiting. */
+  async stop(): Promise<void> {
+    for (const d of this.disposables.splice(0)) d.dispose();
+    await this.languageClient.stop(5000).catch(() => undefined);
   }
 
   override dispose(): void {

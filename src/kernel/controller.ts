@@ -17,6 +17,7 @@ export class PyctxKernel implements vscode.Disposable {
   readonly controller: vscode.NotebookController;
   private readonly runners = new Map<string, NotebookRunner>();
   private readonly selected = new Set<string>();
+  private boundContext: boolean | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly runnersEmitter = new vscode.EventEmitter<void>();
   /** A notebook got or lost its runner (bound state may have changed). */
@@ -43,6 +44,7 @@ export class PyctxKernel implements vscode.Disposable {
         for (const r of this.runners.values()) r.syncFromServer(s.sessions.find(x => x.notebookUri === r.uri));
       }),
       vscode.workspace.onDidCloseNotebookDocument(nb => void this.release(nb)),
+      vscode.window.onDidChangeActiveNotebookEditor(() => this.updateBoundContext()),
       c.onDidChangeSelectedNotebooks(({ notebook, selected }) => {
         if (selected) { this.selected.add(notebook.uri.toString()); return; }
         this.selected.delete(notebook.uri.toString());
@@ -58,6 +60,7 @@ export class PyctxKernel implements vscode.Disposable {
     let r = this.runners.get(key);
     if (!r) {
       r = new NotebookRunner(notebook, this.client, this.controller);
+      r.onDidChangeStatus(() => this.updateBoundContext());
       this.runners.set(key, r);
       this.runnersEmitter.fire();
     }
@@ -109,8 +112,19 @@ export class PyctxKernel implements vscode.Disposable {
     if (!r) return;
     this.runners.delete(key);
     this.runnersEmitter.fire();
+    this.updateBoundContext();
     try { await r.unbind(); } catch { /* server gone: nothing is bound any more */ }
     r.dispose();
+  }
+
+  /** `pyctx.notebookBound` drives the toolbar's Bind/Unbind button for the active notebook. */
+  private updateBoundContext(): void {
+    const nb = vscode.window.activeNotebookEditor?.notebook;
+    const r = nb && this.runners.get(nb.uri.toString());
+    const bound = !!r && (r.bound || r.isBusy);
+    if (bound === this.boundContext) return;
+    this.boundContext = bound;
+    void vscode.commands.executeCommand('setContext', 'pyctx.notebookBound', bound);
   }
 
   private showInterpreter(s: PoolStatsPayload): void {

@@ -133,7 +133,11 @@ export class NotebookRunner implements vscode.Disposable {
       // An abort caused by our own restart is not a loss: restart() holds the new context.
       if (running.restarted && result.status === 'aborted') return { ...result, restarted: true };
       if (result.crash) this.markLost(result.crash.exitCode !== null || result.crash.signal !== null ? 'dead' : 'unknown');
-      else { this.bound = true; this.lastCount = result.executionCount || this.lastCount; }
+      else {
+        if (!this.bound) void this.learnPid();   // bound implicitly by this run
+        this.bound = true;
+        this.lastCount = result.executionCount || this.lastCount;
+      }
       return result;
     } catch (err) {
       const code = errorCode(err);
@@ -143,6 +147,14 @@ export class NotebookRunner implements vscode.Disposable {
       this.running = undefined;
       if (this.statusValue === 'busy') this.setStatus(this.bound ? 'idle' : 'unknown');
     }
+  }
+
+  /** The worker pid of an implicit bind (execute does not return it; the pushed stats would, a little later). */
+  private async learnPid(): Promise<void> {
+    try {
+      const mine = (await this.client.sessions()).find(x => x.notebookUri === this.uri);
+      if (mine && this.bound) this.pid = mine.pid;
+    } catch { /* server restarting: the next stats push tells */ }
   }
 
   private async runCell(exec: vscode.NotebookCellExecution): Promise<void> {

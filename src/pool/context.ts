@@ -19,9 +19,14 @@ export interface ContextEvents {
   unbound: [];
 }
 
+/** What kind of request: user code (taints the worker), stateless (may move under 'hint'). */
+export interface RequestFlags { userCode: boolean; stateless: boolean }
+export const STATELESS_CODE: RequestFlags = { userCode: true, stateless: true };
+export const REF_CODE: RequestFlags = { userCode: true, stateless: false };
+
 /** Internal hooks the pool gives each context (not public API). */
 export interface ContextBackend {
-  request(ctx: Context, op: string, fields: Record<string, unknown>, opts: CallOptions & { userCode: boolean; stateless: boolean }): Promise<unknown>;
+  request(ctx: Context, op: string, fields: Record<string, unknown>, opts: CallOptions, flags: RequestFlags): Promise<unknown>;
   execute(ctx: Context, code: string, opts: ExecuteOptions): Promise<ExecuteResult>;
   interrupt(ctx: Context): boolean;
   unbind(ctx: Context): Promise<void>;
@@ -58,29 +63,29 @@ export class Context extends EventEmitter<ContextEvents> {
 
   /** Run statements; a Python exception rejects with python_error. */
   async exec(code: string, opts: CallOptions = {}): Promise<void> {
-    await this.backend.request(this, 'exec', { code, store_history: false }, { ...opts, userCode: true, stateless: true });
+    await this.backend.request(this, 'exec', { code, store_history: false }, opts, STATELESS_CODE);
   }
 
   /** Evaluate an expression; plain data comes back as values, anything else as a Ref. */
   eval(code: string, locals?: Record<string, unknown>, opts: CallOptions = {}): Promise<any> {
     const fields: Record<string, unknown> = { code };
     if (locals !== undefined) fields.locals = locals;
-    return this.backend.request(this, 'eval', fields, { ...opts, userCode: true, stateless: true });
+    return this.backend.request(this, 'eval', fields, opts, STATELESS_CODE);
   }
 
   /** module.fn(*args, **kwargs). */
   call(module: string, fn: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<any> {
-    return this.backend.request(this, 'call', { module, fn, args, kwargs }, { ...opts, userCode: true, stateless: true });
+    return this.backend.request(this, 'call', { module, fn, args, kwargs }, opts, STATELESS_CODE);
   }
 
   /** ref.name(*args, **kwargs) on the worker holding the ref. */
   method(ref: Ref, name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<any> {
-    return this.backend.request(this, 'method', { ref, name, args, kwargs }, { ...opts, userCode: true, stateless: false });
+    return this.backend.request(this, 'method', { ref, name, args, kwargs }, opts, REF_CODE);
   }
 
   /** getattr(ref, name). */
   attr(ref: Ref, name: string, opts: CallOptions = {}): Promise<any> {
-    return this.backend.request(this, 'attr', { ref, name }, { ...opts, userCode: true, stateless: false });
+    return this.backend.request(this, 'attr', { ref, name }, opts, REF_CODE);
   }
 
   /** Run a notebook cell: streams and displays go to the callbacks; a Python error resolves with status 'error'. */
@@ -103,11 +108,13 @@ export class Context extends EventEmitter<ContextEvents> {
     try {
       const v = await this.backend.control(this, 'complete', { code, cursor, session: this.sessionId }, opts.budgetMs ?? 1000) as Record<string, unknown> | null;
       if (!v) return empty;
-      return {
+      const r: CompleteResult = {
         matches: Array.isArray(v.matches) ? v.matches.map(String) : [],
         cursorStart: typeof v.cursor_start === 'number' ? v.cursor_start : cursor,
         cursorEnd: typeof v.cursor_end === 'number' ? v.cursor_end : cursor,
       };
+      if (v.source === 'jedi' || v.source === 'fallback') r.source = v.source;
+      return r;
     } catch (e) {
       if ((e as { code?: string }).code === 'context_not_bound') throw e;
       return empty;
@@ -122,6 +129,8 @@ export class Context extends EventEmitter<ContextEvents> {
       const r: InspectResult = { found: true };
       if (typeof v.name === 'string') r.name = v.name;
       if (typeof v.type_name === 'string') r.typeName = v.type_name;
+      if (typeof v.python_module === 'string') r.pythonModule = v.python_module;
+      if (typeof v.signature === 'string') r.signature = v.signature;
       if (typeof v.repr === 'string') r.repr = v.repr;
       if (typeof v.len === 'number') r.len = v.len;
       if (v.shape !== undefined && v.shape !== null) r.shape = v.shape;

@@ -30,6 +30,8 @@ export interface PyCtxErrorDetails {
   exitCode?: number | null;
   signal?: string | null;
   pid?: number;
+  /** Why, when the worker says (invalid_ref: missing_id…; ref_not_found: released | expired | evicted…). */
+  reason?: string;
   cause?: unknown;
 }
 
@@ -41,6 +43,7 @@ export class PyCtxError extends Error {
   exitCode?: number | null;
   signal?: string | null;
   pid?: number;
+  reason?: string;
 
   constructor(code: PyCtxErrorCode, message: string, details: PyCtxErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -52,6 +55,7 @@ export class PyCtxError extends Error {
     if (details.exitCode !== undefined) this.exitCode = details.exitCode;
     if (details.signal !== undefined) this.signal = details.signal;
     if (details.pid !== undefined) this.pid = details.pid;
+    if (details.reason !== undefined) this.reason = details.reason;
   }
 }
 
@@ -72,6 +76,7 @@ export function fromWireError(err: unknown, pid?: number): PyCtxError {
   return new PyCtxError(code, message, {
     ename, evalue,
     traceback: Array.isArray(e.traceback) ? e.traceback.map(String) : undefined,
+    reason: typeof e.reason === 'string' ? e.reason : undefined,
     pid,
   });
 }

@@ -2,13 +2,14 @@
 // around them: warm spares, binding to contexts (explicit handles and implicit
 // AsyncLocalStorage scopes), stateless calls on free workers, affinity modes,
 // recycling of workers that ran user code, replacement after crashes, sessions
-// and refs routing, runtime context, and stats/refs events. Process-level work
-// (framing, timeouts, input) is in worker.ts.
+// and refs routing, runtime context, and stats/refs events. What each Context
+// method does is in backend.ts; process-level work (framing, timeouts, input) is
+// in worker.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { DEFAULT_MAX_FRAME_BYTES, type WireRefInfo } from '../protocol/wire';
-import { Context, type ContextBackend } from './context';
+import { Context, REF_CODE, STATELESS_CODE, type ContextBackend } from './context';
 import { PyCtxError } from './errors';
 import { findPythonDir, loadExeca, resolvePython } from './python';
 import { findRef, isRef, toRefInfo } from './refs';
@@ -17,37 +18,16 @@ import type {
   PoolOptions, PoolStats, Ref, RefInfo, WorkerState,
 } from './types';
 import { Worker, type WorkerExit } from './worker';
-
-/** The pool's view of one worker process. */
-interface Slot {
-  worker: Worker;
-  ready: boolean;
-  ctx: Context | null;          // bound context (reserved as soon as chosen)
-  dirty: boolean;               // ran user code or was configured for someone: never bound again
-  leased: boolean;              // running a stateless request
-  stopping: boolean;            // we are ending it; its exit is not a crash
-  statelessSession: string;     // session of refs made by stateless calls on it
-  readyPromise: Promise<void>;
-}
-
-interface Waiter {
-  resolve: (slot: Slot) => void;
-  reject: (e: unknown) => void;
-  timers: NodeJS.Timeout[];
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
+import { WaitQueue } from './wait-queue';
+import { makeBackend, type SendExtra, type Slot } from './backend';
 
 /** Implicit binding of an async scope. */
 interface Holder { ctx: Context | null }
-
-type RequestOpts = CallOptions & { userCode: boolean; stateless: boolean };
 
 export interface PoolEvents {
   stats: [PoolStats];
   refs: [{ sessionId: string }];
   contextLost: [ContextLostEvent];
-  error: [unknown];
 }
 
 const newSessionId = (): string => randomBytes(12).toString('hex');
@@ -65,7 +45,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly maxFrameBytes: number;
 
   private readonly slots = new Set<Slot>();
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters = new WaitQueue<Slot>(() => this.emitStats());
   private readonly sessions = new Map<string, Slot>();
   private readonly implicit = new AsyncLocalStorage<Holder>();
   private readonly runtime = new AsyncLocalStorage<Record<string, unknown>>();
@@ -87,7 +67,19 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.affinity = opts.affinity ?? 'strict_queue';
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.pythonDir = findPythonDir();
-    this.backend = this.makeBackend();
+    this.backend = makeBackend({
+      sessions: this.sessions, affinity: this.affinity, opts: this.opts,
+      takeFree: () => this.takeFree(),
+      send: (slot, session, op, fields, opts, extra) => this.send(slot, session, op, fields, opts, extra),
+      stateless: (op, fields, opts, mode) => this.stateless(op, fields, opts, mode),
+      serveWaiters: () => this.serveWaiters(),
+      emitStats: () => this.emitStats(),
+      emitRefs: sessionId => this.emitRefs(sessionId),
+      retire: (slot, reason) => this.retire(slot, reason),
+      maintain: () => this.maintain(),
+      attach: (ctx, opts) => this.attach(ctx, opts),
+      refs: sessionId => this.refs(sessionId),
+    });
   }
 
   /** Resolve the interpreter once, start `warm` workers and wait until they answered hello. */
@@ -203,8 +195,14 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   // ---- refs and sessions -------------------------------------------------------------
 
-  /** Release one ref; false if it was already gone (released, expired, evicted, worker gone). */
-  async releaseRef(ref: Ref): Promise<boolean> {
+  /**
+   * Release one ref (a handle, or { sessionId, refId } as listed by refs());
+   * false if it was already gone (released, expired, evicted, worker gone).
+   */
+  async releaseRef(handle: Ref | { sessionId: string; refId: string }): Promise<boolean> {
+    const ref: Ref = 'refId' in handle && typeof handle.refId === 'string'
+      ? { __type__: 'ref', __schema__: 1, id: handle.refId, session_id: handle.sessionId, type_name: '', python_module: '' }
+      : handle as Ref;
     if (!isRef(ref)) throw new PyCtxError('invalid_ref', 'releaseRef needs a ref handle ({__type__: "ref", __schema__: 1, id, session_id})');
     const slot = this.sessions.get(ref.session_id);
     if (!slot || slot.worker.exited) return false;
@@ -240,6 +238,12 @@ export class Pool extends EventEmitter<PoolEvents> {
     return out;
   }
 
+  /** Contexts currently bound (explicit and implicit), oldest first. */
+  contexts(): Context[] {
+    return [...this.slots].map(s => s.ctx).filter((c): c is Context => c !== null && c.state === 'bound')
+      .sort((a, b) => a.boundAt - b.boundAt);
+  }
+
   /** Session ids known to the pool (bound contexts and stateless workers). */
   sessionIds(): string[] { return [...this.sessions.keys()]; }
 
@@ -271,7 +275,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   async close(): Promise<void> {
     if (this.closed && this.slots.size === 0) return;
     this.closed = true;
-    for (const w of this.waiters.splice(0)) this.failWaiter(w, new PyCtxError('pool_closed', 'pool closed'));
+    this.waiters.failAll(new PyCtxError('pool_closed', 'pool closed'));
     const exits: Promise<WorkerExit>[] = [];
     for (const s of this.slots) {
       s.stopping = true;
@@ -391,6 +395,8 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** Give ctx a fresh worker: reserve it synchronously, wait until ready, configure the session. */
   private async attach(ctx: Context, opts: BindOptions): Promise<void> {
+    const others = [...this.slots].filter(s => s.ctx && s.ctx !== ctx).length;
+    if (others >= this.size) throw new PyCtxError('no_workers_available', `all ${this.size} workers are bound`);
     const slot = await this.reserveFresh(ctx);
     try {
       await slot.readyPromise;
@@ -410,8 +416,17 @@ export class Pool extends EventEmitter<PoolEvents> {
       throw e;
     }
     this.sessions.set(ctx.sessionId, slot);
-    this.maintain();
+    // Topping up the warm set spawns a process (milliseconds of synchronous work):
+    // do it after the caller got its context, not on the bind's critical path.
+    this.maintainSoon();
     this.emitStats();
+  }
+
+  private maintainScheduled = false;
+  private maintainSoon(): void {
+    if (this.maintainScheduled) return;
+    this.maintainScheduled = true;
+    setImmediate(() => { this.maintainScheduled = false; this.maintain(); });
   }
 
   /** A fresh (never used) worker for ctx, spawning or recycling as needed. */
@@ -460,52 +475,16 @@ export class Pool extends EventEmitter<PoolEvents> {
     else if (mode === 'strict_fail_fast') {
       return Promise.reject(new PyCtxError('worker_busy', 'no free worker for a stateless request (strict_fail_fast)'));
     }
-    if (this.waiters.length >= (this.opts.maxQueueLength ?? 1000)) {
-      return Promise.reject(new PyCtxError('pool_saturated', `${this.waiters.length} requests already wait for a free worker (maxQueueLength)`));
-    }
-    return new Promise<Slot>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, timers: [] };
-      const qt = this.opts.queueTimeoutMs;
-      if (qt !== undefined && Number.isFinite(qt)) {
-        w.timers.push(setTimeout(() => this.dropWaiter(w, new PyCtxError('pool_saturated', `no free worker within ${qt} ms (queueTimeoutMs)`)), qt));
-      }
-      const t = opts.timeoutMs ?? this.opts.requestTimeoutMs;
-      if (t !== undefined && Number.isFinite(t)) {
-        w.timers.push(setTimeout(() => this.dropWaiter(w, new PyCtxError('timeout', `timed out after ${t} ms while waiting for a worker; it never ran`)), t));
-      }
-      if (opts.signal) {
-        w.signal = opts.signal;
-        w.onAbort = () => this.dropWaiter(w, new PyCtxError('interrupted', 'request aborted while waiting for a worker; it never ran'));
-        opts.signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.waiters.push(w);
-      this.emitStats();
+    return this.waiters.wait({
+      maxLength: this.opts.maxQueueLength ?? 1000,
+      queueTimeoutMs: this.opts.queueTimeoutMs,
+      timeoutMs: opts.timeoutMs ?? this.opts.requestTimeoutMs,
+      signal: opts.signal,
     });
   }
 
-  private dropWaiter(w: Waiter, err: unknown): void {
-    const i = this.waiters.indexOf(w);
-    if (i < 0) return;
-    this.waiters.splice(i, 1);
-    this.failWaiter(w, err);
-    this.emitStats();
-  }
-
-  private failWaiter(w: Waiter, err: unknown): void {
-    for (const t of w.timers) clearTimeout(t);
-    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
-    w.reject(err);
-  }
-
   private serveWaiters(): void {
-    while (this.waiters.length > 0) {
-      const s = this.takeFree();
-      if (!s) return;
-      const w = this.waiters.shift()!;
-      for (const t of w.timers) clearTimeout(t);
-      if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
-      w.resolve(s);
-    }
+    if (this.waiters.length > 0) this.waiters.serve(() => this.takeFree());
   }
 
   // ---- internals: routing requests -----------------------------------------------------
@@ -513,7 +492,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   private route(op: string, fields: Record<string, unknown>, opts: CallOptions, argValues: unknown[]): Promise<unknown> {
     const ctx = this.implicit.getStore()?.ctx;
     if (ctx && ctx.state !== 'unbound') {
-      return this.backend.request(ctx, op, fields, { ...opts, userCode: true, stateless: true });
+      return this.backend.request(ctx, op, fields, opts, STATELESS_CODE);
     }
     const ref = findRef(argValues);
     if (ref) return this.routeRef(ref, op, fields, opts);
@@ -523,13 +502,13 @@ export class Pool extends EventEmitter<PoolEvents> {
   /** A request that must run where `ref` lives. */
   private routeRef(ref: Ref, op: string, fields: Record<string, unknown>, opts: CallOptions): Promise<unknown> {
     const bound = this.implicit.getStore()?.ctx;
-    if (bound && bound.state !== 'unbound') return this.backend.request(bound, op, fields, { ...opts, userCode: true, stateless: false });
+    if (bound && bound.state !== 'unbound') return this.backend.request(bound, op, fields, opts, REF_CODE);
     if (!isRef(ref)) return Promise.reject(new PyCtxError('invalid_ref', 'not a ref handle'));
     const slot = this.sessions.get(ref.session_id);
     if (!slot || slot.worker.exited || slot.stopping) {
       return Promise.reject(new PyCtxError('session_worker_unavailable', `no live worker holds session ${ref.session_id}`));
     }
-    if (slot.ctx) return this.backend.request(slot.ctx, op, fields, { ...opts, userCode: true, stateless: false });
+    if (slot.ctx) return this.backend.request(slot.ctx, op, fields, opts, REF_CODE);
     return this.send(slot, slot.statelessSession, op, fields, opts);
   }
 
@@ -550,10 +529,12 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** Put one request on a worker's queue with session and runtime context attached. */
   private send(slot: Slot, session: string, op: string, fields: Record<string, unknown>, opts: CallOptions,
-    extra: { onEvent?: (ev: Record<string, unknown>) => void; onInput?: ExecuteOptions['onInput']; queueTimeoutMs?: number } = {}): Promise<unknown> {
+    extra: SendExtra = {}): Promise<unknown> {
     const rc = this.runtime.getStore();
     const runtimeContext = rc && opts.runtimeContext ? { ...rc, ...opts.runtimeContext } : (opts.runtimeContext ?? rc);
-    const f: Record<string, unknown> = { ...fields, session };
+    // fields are built per call by our callers, so they are completed in place.
+    const f = fields;
+    f.session = session;
     if (runtimeContext && op !== 'attr') f.runtime_context = runtimeContext;
     const p = slot.worker.request({
       op, fields: f,
@@ -568,185 +549,6 @@ export class Pool extends EventEmitter<PoolEvents> {
       p.then(after, after);
     }
     return p;
-  }
-
-  private makeBackend(): ContextBackend {
-    const pool = this;
-    const slotOf = (ctx: Context): Slot | undefined => {
-      const s = pool.sessions.get(ctx.sessionId);
-      return s && s.ctx === ctx ? s : undefined;
-    };
-    const liveSlot = async (ctx: Context): Promise<Slot> => {
-      if (ctx.pendingWorker) await ctx.pendingWorker.catch(() => {});
-      if (ctx.state === 'unbound') throw new PyCtxError('context_not_bound', `context ${ctx.sessionId} is not bound`);
-      const s = slotOf(ctx);
-      if (ctx.state === 'lost' || !s || s.worker.exited || s.stopping) {
-        throw new PyCtxError('session_worker_unavailable', `the worker of session ${ctx.sessionId} is gone; bind again`);
-      }
-      return s;
-    };
-    /** Affinity decision for a bound context; returns undefined to go to another worker (hint). */
-    const admit = (ctx: Context, s: Slot, opts: RequestOpts): 'here' | 'elsewhere' => {
-      if (!s.worker.busy) return 'here';
-      const mode = opts.affinity ?? pool.affinity;
-      if (mode === 'strict_fail_fast') {
-        throw new PyCtxError('worker_busy', `the worker of session ${ctx.sessionId} is busy (strict_fail_fast)`);
-      }
-      if (mode === 'hint' && opts.stateless) return 'elsewhere';
-      const max = pool.opts.maxQueueLength ?? 1000;
-      if (s.worker.queueLength >= max) {
-        throw new PyCtxError('pool_saturated', `${s.worker.queueLength} requests already queued for session ${ctx.sessionId} (maxQueueLength)`);
-      }
-      return 'here';
-    };
-
-    return {
-      async request(ctx, op, fields, opts) {
-        let s: Slot;
-        try {
-          s = await liveSlot(ctx);
-        } catch (e) {
-          // hint: stateless work may run anywhere, even when the session's worker is gone.
-          if ((e as PyCtxError).code === 'session_worker_unavailable' && (opts.affinity ?? pool.affinity) === 'hint' && opts.stateless && !findRef([fields])) {
-            return pool.stateless(op, fields, opts, 'hint');
-          }
-          throw e;
-        }
-        if (admit(ctx, s, opts) === 'elsewhere' && !findRef([fields])) {
-          const free = pool.takeFree();
-          if (free) {
-            free.dirty = true;
-            try { return await pool.send(free, free.statelessSession, op, fields, opts); } finally {
-              free.leased = false; pool.serveWaiters(); pool.emitStats();
-            }
-          }
-        }
-        if (opts.userCode) s.dirty = true;
-        const v = await pool.send(s, ctx.sessionId, op, fields, opts, { queueTimeoutMs: pool.opts.queueTimeoutMs });
-        if (op === 'exec') {
-          const r = v as { status?: string; error?: { ename: string; evalue: string; traceback: string[] } };
-          if (r && r.status === 'error' && r.error) {
-            throw new PyCtxError('python_error', `${r.error.ename}: ${r.error.evalue}`, { ...r.error, pid: s.worker.pid });
-          }
-          return undefined;
-        }
-        return v;
-      },
-
-      async execute(ctx, code, opts) {
-        const s = await liveSlot(ctx);
-        const mode = opts.affinity ?? pool.affinity;
-        if (s.worker.busy && mode === 'strict_fail_fast') {
-          throw new PyCtxError('worker_busy', `the worker of session ${ctx.sessionId} is busy (strict_fail_fast)`);
-        }
-        s.dirty = true;
-        const onEvent = (ev: Record<string, unknown>): void => {
-          switch (ev.event) {
-            case 'stream':
-              opts.onStream?.({ name: ev.name === 'stderr' ? 'stderr' : 'stdout', text: String(ev.text ?? '') });
-              break;
-            case 'display':
-            case 'update_display': {
-              const transient = (ev.transient ?? undefined) as { display_id?: string } | undefined;
-              opts.onDisplay?.({
-                data: (ev.data ?? {}) as Record<string, unknown>,
-                metadata: (ev.metadata ?? {}) as Record<string, unknown>,
-                transient, update: ev.event === 'update_display', displayId: transient?.display_id,
-              });
-              break;
-            }
-            case 'clear_output':
-              opts.onClearOutput?.({ wait: ev.wait === true });
-              break;
-          }
-        };
-        const fields: Record<string, unknown> = { code };
-        if (opts.storeHistory === false) fields.store_history = false;
-        try {
-          const r = await pool.send(s, ctx.sessionId, 'exec', fields, opts,
-            { onEvent, onInput: opts.onInput, queueTimeoutMs: pool.opts.queueTimeoutMs }) as Record<string, unknown>;
-          const out: ExecuteResult = {
-            status: r.status === 'error' ? 'error' : 'ok',
-            executionCount: Number(r.execution_count ?? 0),
-          };
-          if (r.result) out.result = r.result as ExecuteResult['result'];
-          if (r.error) out.error = r.error as ExecuteResult['error'];
-          return out;
-        } catch (e) {
-          // A Python-level failure reported as a wire error is still a normal cell outcome.
-          const err = e as PyCtxError;
-          if (err instanceof PyCtxError && (err.code === 'python_error' || err.code === 'interrupted') && err.ename) {
-            return { status: 'error', executionCount: 0, error: { ename: err.ename, evalue: err.evalue ?? '', traceback: err.traceback ?? [] } };
-          }
-          throw e;
-        }
-      },
-
-      interrupt(ctx) {
-        const s = slotOf(ctx);
-        return !!s && s.worker.interrupt();
-      },
-
-      async unbind(ctx) {
-        if (ctx.pendingWorker) await ctx.pendingWorker.catch(() => {});
-        if (ctx.state === 'unbound') return;
-        const s = slotOf(ctx);
-        ctx.state = 'unbound';
-        pool.sessions.delete(ctx.sessionId);
-        ctx.emit('unbound');
-        if (!s) { pool.emitStats(); return; }
-        s.ctx = null;
-        if (s.dirty || s.worker.busy) {
-          const reason = { code: 'context_not_bound' as const, message: `context ${ctx.sessionId} was unbound while the request was pending` };
-          if (s.worker.busy) { s.stopping = true; s.worker.kill(reason); await s.worker.closed; }
-          else await pool.retire(s, reason);
-        } else {
-          // Never ran user code: back to the fresh idle set under its own session.
-          pool.sessions.set(s.statelessSession, s);
-          pool.serveWaiters();
-        }
-        pool.emitStats();
-        pool.maintain();
-      },
-
-      async restart(ctx) {
-        if (ctx.state === 'unbound') throw new PyCtxError('context_not_bound', `context ${ctx.sessionId} is not bound`);
-        const run = async (): Promise<void> => {
-          const old = slotOf(ctx);
-          if (old) {
-            old.ctx = null;
-            old.stopping = true;
-            pool.sessions.delete(ctx.sessionId);
-            const reason = { code: 'interrupted' as const, message: `context ${ctx.sessionId} was restarted while the request was pending` };
-            if (old.worker.busy) old.worker.kill(reason);
-            else void old.worker.stop(500, reason);
-            await old.worker.closed;
-          }
-          ctx.state = 'bound';
-          try {
-            await pool.attach(ctx, (ctx as unknown as { bindOpts: BindOptions }).bindOpts ?? {});
-          } catch (e) {
-            ctx.state = 'lost';
-            throw e;
-          }
-          ctx.emit('restarted', { pid: ctx.pid });
-          pool.emitRefs(ctx.sessionId);
-        };
-        const p = run();
-        ctx.pendingWorker = p;
-        try { await p; } finally { if (ctx.pendingWorker === p) ctx.pendingWorker = null; }
-      },
-
-      async control(ctx, op, fields, timeoutMs) {
-        const s = await liveSlot(ctx);
-        if (!s.ready) await s.readyPromise;
-        return s.worker.control(op, fields, timeoutMs);
-      },
-
-      refs(sessionId) { return pool.refs(sessionId); },
-      busy(ctx) { return !!slotOf(ctx)?.worker.busy; },
-      pid(ctx) { return slotOf(ctx)?.worker.pid ?? -1; },
-    };
   }
 
   // ---- internals: events -----------------------------------------------------------------

@@ -143,15 +143,17 @@ export interface WorkerStats {
   [key: string]: unknown;
 }
 
-export interface CompleteResult { matches: string[]; cursorStart: number; cursorEnd: number }
+export interface CompleteResult { matches: string[]; cursorStart: number; cursorEnd: number; source?: 'jedi' | 'fallback' }
 export interface InspectResult {
   found: boolean;
   name?: string;
   typeName?: string;
+  pythonModule?: string;
   repr?: string;
   len?: number;
   shape?: unknown;
   doc?: string;
+  signature?: string;
 }
 
 export interface ContextLostEvent {

@@ -166,8 +166,10 @@ export class Worker extends EventEmitter {
       this.kill({ code: 'worker_start_failed', message: 'no hello' });
       const exit = await this.closed;
       const err = e as PyCtxError;
+      const stderr = exit.stderr.trim();
+      const detail = stderr && !err.message.includes(stderr.slice(-200)) ? `; stderr: ${stderr.slice(-2000)}` : '';
       throw new PyCtxError('worker_start_failed',
-        `worker ${this.pid} did not start (${err.code ?? ''} ${err.message})${exit.stderr ? `: ${exit.stderr.trim()}` : ''}`,
+        `worker ${this.pid} of ${this.opts.executable} did not start: ${err.message}${detail}`,
         { exitCode: exit.exitCode, signal: exit.signal, pid: this.pid, cause: e });
     }
   }
@@ -193,30 +195,47 @@ export class Worker extends EventEmitter {
    */
   request(job: Job): Promise<unknown> {
     if (this.exited) return Promise.reject(this.deadError());
-    const id = this.nextId++;
-    const frame = encodeFrame({ ...job.fields, id, op: job.op }, this.opts.maxFrameBytes);
+    // Hot path: the job and its fields object are owned by this call (the pool
+    // builds them per request), so they are extended in place rather than copied.
+    const live = job as LiveJob;
+    const fields = job.fields;
+    live.id = this.nextId++;
+    fields.id = live.id;
+    fields.op = job.op;
+    try {
+      live.frame = encodeFrame(fields, this.opts.maxFrameBytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    live.state = 'queued';
     return new Promise((resolve, reject) => {
-      const live: LiveJob = { ...job, id, frame, resolve, reject, state: 'queued' };
-      if (job.signal?.aborted) {
-        reject(new PyCtxError('interrupted', 'request aborted before it started'));
-        return;
+      live.resolve = resolve;
+      live.reject = reject;
+      if (job.signal) {
+        if (job.signal.aborted) {
+          live.state = 'done';
+          reject(new PyCtxError('interrupted', 'request aborted before it started'));
+          return;
+        }
+        live.abortListener = () => this.onAbort(live);
+        job.signal.addEventListener('abort', live.abortListener, { once: true });
       }
       if (job.timeoutMs !== undefined && job.timeoutMs > 0 && Number.isFinite(job.timeoutMs)) {
         live.timer = setTimeout(() => this.onTimeout(live), job.timeoutMs);
       }
-      if (job.signal) {
-        live.abortListener = () => this.onAbort(live);
-        job.signal.addEventListener('abort', live.abortListener, { once: true });
+      if (this.current === null) {
+        this.start(live);
+        return;
       }
       this.queue.push(live);
-      if (this.current !== null && job.queueTimeoutMs !== undefined && Number.isFinite(job.queueTimeoutMs)) {
+      if (job.queueTimeoutMs !== undefined && Number.isFinite(job.queueTimeoutMs)) {
         live.queueTimer = setTimeout(() => {
           if (live.state !== 'queued') return;
           this.settle(live, new PyCtxError('pool_saturated',
             `request waited ${job.queueTimeoutMs} ms for worker ${this.pid} (queueTimeoutMs)`));
         }, job.queueTimeoutMs);
       }
-      this.pump();
+      this.emit('queue');
     });
   }
 
@@ -224,7 +243,12 @@ export class Worker extends EventEmitter {
   control(op: string, fields: Record<string, unknown> = {}, timeoutMs = 5000): Promise<unknown> {
     if (this.exited) return Promise.reject(this.deadError());
     const id = this.nextId++;
-    const frame = encodeFrame({ ...fields, id, op }, this.opts.maxFrameBytes);
+    let frame: Buffer;
+    try {
+      frame = encodeFrame({ ...fields, id, op }, this.opts.maxFrameBytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise((resolve, reject) => {
       const entry: { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer?: NodeJS.Timeout } = { resolve, reject };
       if (Number.isFinite(timeoutMs)) {
@@ -281,9 +305,13 @@ export class Worker extends EventEmitter {
     const next = this.queue.shift();
     if (!next) { this.emit('busy', false); return; }
     if (next.queueTimer) { clearTimeout(next.queueTimer); next.queueTimer = undefined; }
-    next.state = 'running';
-    this.current = next;
-    this.stdin.write(next.frame);
+    this.start(next);
+  }
+
+  private start(job: LiveJob): void {
+    job.state = 'running';
+    this.current = job;
+    this.stdin.write(job.frame);
     this.emit('busy', true);
   }
 
@@ -344,11 +372,20 @@ export class Worker extends EventEmitter {
     if (job.state !== 'running' || this.current !== job) return;
     job.timedOut = true;
     this.interrupt(job.id);
-    job.graceTimer = setTimeout(() => {
-      if (this.current === job && job.state === 'running') {
+    // The worker only honours SIGINT inside user code, so a signal that lands just
+    // before the code starts is dropped: repeat it (still only for this request)
+    // until the grace period ends, then kill.
+    const deadline = Date.now() + this.opts.interruptGraceMs;
+    const again = (): void => {
+      if (this.current !== job || job.state !== 'running') return;
+      if (Date.now() >= deadline) {
         this.kill({ code: 'timeout', message: `${job.op} ignored SIGINT for ${this.opts.interruptGraceMs} ms after its timeout; worker killed` });
+        return;
       }
-    }, this.opts.interruptGraceMs);
+      this.interrupt(job.id);
+      job.graceTimer = setTimeout(again, Math.min(100, Math.max(1, deadline - Date.now())));
+    };
+    job.graceTimer = setTimeout(again, Math.min(100, this.opts.interruptGraceMs));
   }
 
   private onAbort(job: LiveJob): void {
@@ -366,7 +403,7 @@ export class Worker extends EventEmitter {
     if (job.timer) clearTimeout(job.timer);
     if (job.queueTimer) clearTimeout(job.queueTimer);
     if (job.graceTimer) clearTimeout(job.graceTimer);
-    if (job.signal && job.abortListener) job.signal.removeEventListener('abort', job.abortListener);
+    if (job.abortListener) job.signal!.removeEventListener('abort', job.abortListener);
     if (wasRunning) {
       if (this.current === job) this.current = null;
     } else {

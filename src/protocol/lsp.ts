@@ -132,6 +132,9 @@ export const output = new NotificationType<OutputPayload>('pyctx/output');
 export const statsChanged = new NotificationType<PoolStatsPayload & { sessions: SessionInfo[] }>('pyctx/statsChanged');
 export const refsChanged = new NotificationType<{ sessionId: string; notebookUri?: string }>('pyctx/refsChanged');
 
+/** The server lost a notebook's context the client did not ask to end (today: its
+ *  worker crashed or was killed; sent once). The notebook's next execute binds fresh.
+ *  Client-initiated unbind/restart are answered by their requests, not by this. */
 export interface SessionLostParams {
   notebookUri: string;
   reason: 'crashed' | 'restarted' | 'unbound';

@@ -32,7 +32,8 @@ export const CONTROL_FD = 3;
 
 /** Operations a request may name. */
 export const Op = {
-  hello: 'hello',                 // -> { pid, protocol, python_version, executable, codec, capabilities: string[] }
+  hello: 'hello',                 // -> { pid, protocol, python_version, executable, codec, capabilities: string[],
+                                  //      preload_errors: {module, error}[], session, max_frame_bytes }
   configure: 'configure',         // { session?, cwd?, sys_path0?, ref_ttl_seconds?, max_refs_per_session? } -> null
   exec: 'exec',                   // { code, session?, runtime_context?, store_history? = true } -> ExecReply (+ events)
   eval: 'eval',                   // { code, locals?, session?, runtime_context? } -> value (plain data or a ref)
@@ -40,13 +41,14 @@ export const Op = {
   method: 'method',               // { ref, name, args?, kwargs?, session?, runtime_context? } -> value
   attr: 'attr',                   // { ref, name, session? } -> value
   inputReply: 'input_reply',      // { value?: string, cancelled?: boolean } (only while an exec waits in input())
-  stats: 'stats',                 // -> { rss_bytes, gc_counts, namespace_size, refs: number, sessions: number }
+  stats: 'stats',                 // -> { rss_bytes, gc_counts, namespace_size, refs: number, sessions: number,
+                                  //      execution_count, pid, uptime_seconds }
   refsList: 'refs.list',          // { session? } -> RefInfo[]
   refsRelease: 'refs.release',    // { ref } -> { released: boolean }
-  refsStats: 'refs.stats',        // -> { sessions: {[session]: {count, bytes}}, total, expired, evicted }
+  refsStats: 'refs.stats',        // -> { sessions: {[session]: {count, bytes, ttl_seconds, max_refs}}, total, expired, evicted }
   sessionRelease: 'session.release', // { session } -> { count }
-  complete: 'complete',           // { code, cursor, session? } -> { matches: string[], cursor_start, cursor_end }
-  inspect: 'inspect',             // { code, cursor, session? } -> { found, name?, type_name?, repr?, len?, shape?, doc? }
+  complete: 'complete',           // { code, cursor, session? } -> { matches: string[], cursor_start, cursor_end, source: 'jedi'|'fallback' }
+  inspect: 'inspect',             // { code, cursor, session? } -> { found, name?, type_name?, python_module?, repr?, len?, shape?, doc?, signature? }
   interrupt: 'interrupt',         // (control only; fallback when SIGINT is unavailable) -> null
   ping: 'ping',                   // -> 'pong'
   shutdown: 'shutdown',           // -> null, then the worker exits 0
@@ -86,6 +88,9 @@ export interface WireError {
   ename?: string;
   evalue?: string;
   traceback?: string[];
+  /** invalid_ref: missing_id | missing_type | unknown_type | unknown_schema | not_a_map;
+   *  ref_not_found: released | expired | evicted | session released | unknown. */
+  reason?: string;
 }
 
 /** Jupyter-style mime bundle: 'text/plain' always present for results. */

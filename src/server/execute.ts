@@ -3,7 +3,7 @@
 // as a pyctx/inputRequest, and turns a dead or replaced worker into an `aborted`
 // reply with crash info instead of a failed request. The reply is sent only
 // after the last output notification of the run.
-import type { CancellationToken } from 'vscode-languageserver';
+import { CancellationTokenSource, type CancellationToken } from 'vscode-languageserver';
 import type { ExecuteParams, ExecuteResult, InputReply, InputRequestParams, OutputPayload } from '../protocol/lsp';
 import { PyctxServerError, requireString } from './errors';
 import { jsonSafeBundle, OutputSink } from './outputs';
@@ -12,7 +12,8 @@ import type { NotebookSession, NotebookSessions } from './sessions';
 export interface ExecuteDeps {
   sessions: NotebookSessions;
   sendOutput: (o: OutputPayload) => void;
-  askInput: (p: InputRequestParams) => Promise<InputReply>;
+  /** Asks the client; `token` is cancelled when the run ends first (the input box closes). */
+  askInput: (p: InputRequestParams, token: CancellationToken) => Promise<InputReply>;
   coalesceMs: number;
   maxBytes: number;
   /** After every run: the session's namespace (refs) may have changed. */
@@ -29,6 +30,7 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
   const { session } = await deps.sessions.ensure(notebookUri, params.cwd);
   const sink = new OutputSink({ executionId, send: deps.sendOutput, coalesceMs: deps.coalesceMs, maxBytes: deps.maxBytes });
   const cancel = token?.onCancellationRequested(() => { session.ctx.interrupt(); });
+  const runOver = new CancellationTokenSource();
   session.running++;
   try {
     const r = await session.ctx.execute(params.code, {
@@ -37,7 +39,7 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
       onClearOutput: ev => sink.clearOutput(ev.wait),
       onInput: async req => {
         sink.flush();   // the prompt's preceding output must be visible first
-        const reply = await deps.askInput({ notebookUri, executionId, prompt: req.prompt, password: req.password })
+        const reply = await deps.askInput({ notebookUri, executionId, prompt: req.prompt, password: req.password }, runOver.token)
           .catch((): InputReply => ({ cancelled: true }));
         return reply.cancelled ? null : (reply.value ?? '');
       },
@@ -71,6 +73,8 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
   } finally {
     sink.dispose();
     cancel?.dispose();
+    runOver.cancel();
+    runOver.dispose();
     session.running--;
     deps.onRan(session);
   }

@@ -21,6 +21,18 @@ export interface LanguageDeps {
   onNotebookClosed: (notebookUri: string) => void;
 }
 
+/**
+ * The first completion in a worker imports jedi/rlcompleter (~0.5 s here), which
+ * would blow the budget and leave the user with nothing; so once a notebook's
+ * first cell has run (never before: its first result must not wait), the worker
+ * warms its completer on the control thread, in the background.
+ */
+export function warmLiveFeatures(session: NotebookSession): void {
+  if (session.liveWarmed || session.ended) return;
+  session.liveWarmed = true;
+  void session.ctx.complete('', 0, { budgetMs: 10_000 }).catch(() => undefined);
+}
+
 export function listenNotebooks(connection: Connection, deps: LanguageDeps): NotebookDocuments<TextDocument> {
   const notebooks = new NotebookDocuments(new TextDocuments(TextDocument));
   notebooks.onDidClose(nb => deps.onNotebookClosed(nb.uri));

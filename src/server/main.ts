@@ -7,7 +7,7 @@ import { createConnection, ProposedFeatures, type InitializeResult } from 'vscod
 import * as lsp from '../protocol/lsp';
 import { guarded, requireString } from './errors';
 import { runExecute } from './execute';
-import { listenNotebooks } from './language';
+import { listenNotebooks, warmLiveFeatures } from './language';
 import { ChangePusher } from './notify';
 import { DEFAULT_OPTIONS, PoolHost } from './poolHost';
 import { refsPage, statsPayload } from './queries';
@@ -75,10 +75,10 @@ onRequest(connection, lsp.interrupt, guarded(async p => {
 onRequest(connection, lsp.execute, (p, token) => guarded((params: lsp.ExecuteParams) => runExecute(params, {
   sessions: sess(),
   sendOutput: o => sendNotification(connection, lsp.output, o),
-  askInput: q => sendRequest(connection, lsp.inputRequest, q),
+  askInput: (q, t) => sendRequest(connection, lsp.inputRequest, q, t),
   coalesceMs: options.streamCoalesceMs ?? DEFAULT_OPTIONS.streamCoalesceMs,
   maxBytes: options.outputMaxBytes ?? DEFAULT_OPTIONS.outputMaxBytes,
-  onRan: s => { pusher?.refs(s.sessionId); pusher?.stats(); },
+  onRan: s => { pusher?.refs(s.sessionId); pusher?.stats(); warmLiveFeatures(s); },
 }, token))(p));
 onRequest0(connection, lsp.stats, guarded(async () => statsPayload(await need(host).get())));
 onRequest0(connection, lsp.sessions, guarded(async () => sess().list()));
@@ -114,8 +114,17 @@ const shutdown = (): Promise<void> => {
   return closing;
 };
 connection.onShutdown(() => shutdown());
+// Any other exit (the client vanished: stdin closed; a signal): no worker may outlive us.
+process.on('exit', () => {
+  for (const w of host?.current?.stats().workers ?? []) {
+    try { process.kill(w.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+});
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(sig, () => { void shutdown().finally(() => process.exit(0)); });
 }
+
+// A stray rejection must not kill the server: that would drop every notebook's state.
+process.on('unhandledRejection', err => { connection.console.error(`pyctx server: unhandled rejection: ${String((err as Error)?.stack ?? err)}`); });
 
 connection.listen();

@@ -20,9 +20,10 @@ export function onRequest0<R>(conn: Connection, type: Req0<R>, handler: (token: 
 }
 
 export function sendNotification<P>(conn: Connection, type: Note<P>, params: P): void {
-  void conn.sendNotification(type.method, params);
+  // A closed connection (client gone) must not become an unhandled rejection.
+  conn.sendNotification(type.method, params).catch(() => undefined);
 }
 
-export function sendRequest<P, R>(conn: Connection, type: Req<P, R>, params: P): Promise<R> {
-  return conn.sendRequest(type.method, params) as Promise<R>;
+export function sendRequest<P, R>(conn: Connection, type: Req<P, R>, params: P, token?: CancellationToken): Promise<R> {
+  return conn.sendRequest(type.method, params, token) as Promise<R>;
 }

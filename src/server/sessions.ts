@@ -23,6 +23,8 @@ export interface NotebookSession {
   readonly boundAt: number;
   executionCount: number;
   running: number;
+  /** The worker's completer has been warmed (language.ts). */
+  liveWarmed?: boolean;
   /** Set once the session is over; in-flight executes report it. */
   ended?: { reason: EndReason; exitCode: number | null; signal: string | null; message: string };
 }

@@ -107,19 +107,21 @@ export function toTreeItem(node: TreeNode, stats: PoolStatsPayload | undefined):
   item.iconPath = new vscode.ThemeIcon(p.icon, iconColor(node));
   item.collapsibleState = !p.collapsible ? vscode.TreeItemCollapsibleState.None
     : node.kind === 'pool' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed;
-  if (node.kind === 'ref') {
-    const md = new vscode.MarkdownString();
-    const [head, ...rest] = p.tooltip.split('\n\n');
-    md.appendText(head);
-    md.appendCodeblock(rest.join('\n\n'), 'python');
-    item.tooltip = md;
-  } else {
-    item.tooltip = p.tooltip;
-  }
+  // Ref tooltips carry the repr: left out here, filled by resolveTreeItem on hover.
+  if (node.kind !== 'ref') item.tooltip = p.tooltip;
   if (node.kind === 'more') {
     item.command = { command: 'pyctx.refExplorer.loadMore', title: 'Load more', arguments: [node] };
   }
   return item;
+}
+
+/** A ref's tooltip: type, size, times, then the short repr as a Python code block. */
+export function refTooltip(node: TreeNode, stats: PoolStatsPayload | undefined): vscode.MarkdownString {
+  const [head, ...rest] = describe(node, stats).tooltip.split('\n\n');
+  const md = new vscode.MarkdownString();
+  md.appendText(head);
+  md.appendCodeblock(rest.join('\n\n'), 'python');
+  return md;
 }
 
 function iconColor(node: TreeNode): vscode.ThemeColor | undefined {

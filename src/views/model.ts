@@ -3,12 +3,14 @@
 // the status bar, the commands and the tests' plain-data API read one state.
 // Updates come only from the server's pushes (statsChanged / refsChanged / reset);
 // the model never polls. Node objects are stable per id (VS Code keys tree elements
-// by object identity), and refs are fetched only for sessions someone expands.
+// by object identity). Refs are fetched a page at a time; while the Ref Explorer is
+// visible, each session's first page is fetched as soon as a push says it changed,
+// so expanding a session (even one with 10,000 refs) shows it at once.
 import * as vscode from 'vscode';
 import type { PyctxClient, PoolStatsPayload, RefInfoPayload, SessionInfo } from '../client';
 
 /** Refs fetched per request, and per "+N more" click: a 10,000-ref session never renders at once. */
-export const REF_PAGE_SIZE = 200;
+export const REF_PAGE_SIZE = 100;
 
 export type PoolNode = { kind: 'pool'; id: 'pool' };
 export type SessionNode = { kind: 'session'; id: string; session: SessionInfo };
@@ -36,6 +38,7 @@ export class RefModel implements vscode.Disposable {
   private readonly pages = new Map<string, Promise<RefPage>>();
   private readonly wanted = new Map<string, number>();   // refs the user paged to, per session
   private idle: IdleNode | undefined;
+  private prefetching = false;
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   private readonly subs: vscode.Disposable[] = [];
 
@@ -61,11 +64,12 @@ export class RefModel implements vscode.Disposable {
 
   /** Asks the server for stats and sessions once (start, reset, the Refresh button). */
   async refresh(): Promise<void> {
-    for (const id of [...this.pages.keys()]) this.pages.delete(id);
+    this.pages.clear();
     try {
       const [stats, sessions] = await Promise.all([this.client.stats(), this.client.sessions()]);
       this.serverError = undefined;
       this.applyStats(stats, sessions);
+      if (this.prefetching) this.setPrefetch(true);
     } catch (err) {
       this.setServerError(err instanceof Error ? err.message : String(err));
     }
@@ -109,24 +113,46 @@ export class RefModel implements vscode.Disposable {
   /** Loads the next page of a session's refs (the "+N more" node). */
   async loadMore(sessionId: string): Promise<void> {
     const node = this.sessionNodes.get(sessionId);
+    if (!node) return;
     const current = this.pages.get(sessionId);
-    if (!node || !current) return;
-    const page = await current;
+    const page = current ? await current.catch(() => undefined) : undefined;
+    if (!page || this.pages.get(sessionId) !== current) {
+      // The refs changed meanwhile (cache dropped): the next fetch asks for one page more.
+      const shown = page?.refs.length ?? this.wanted.get(sessionId) ?? REF_PAGE_SIZE;
+      this.wanted.set(sessionId, Math.max(REF_PAGE_SIZE, shown) + REF_PAGE_SIZE);
+      this.pages.delete(sessionId);
+      this.changed.fire(node);
+      return;
+    }
     const next = this.client.refs(sessionId, page.refs.length, REF_PAGE_SIZE).then(r => {
       const refs = [...page.refs, ...r.refs];
       this.wanted.set(sessionId, refs.length);
       return this.toPage(node, r.total, refs);
     });
     this.pages.set(sessionId, next);
+    next.catch(() => { if (this.pages.get(sessionId) === next) this.pages.delete(sessionId); });
     await next;
     if (this.pages.get(sessionId) === next) this.changed.fire(node);
   }
 
-  /** Drops a session's cached refs; the tree re-asks when (and only if) it is expanded. */
+  /** Drops a session's cached refs; refetched now if the view shows, else on expand. */
   invalidateRefs(sessionId: string): void {
     this.pages.delete(sessionId);
     const node = this.sessionNodes.get(sessionId);
-    if (node) this.changed.fire(node);
+    if (!node) return;
+    if (this.prefetching) void this.page(node).catch(() => undefined);
+    this.changed.fire(node);
+  }
+
+  /** Keep first pages fetched (the view is visible) or not (hidden: nobody looks, nothing is asked). */
+  setPrefetch(on: boolean): void {
+    this.prefetching = on;
+    if (on) for (const node of this.sessionNodes.values()) void this.page(node).catch(() => undefined);
+  }
+
+  /** Resolves when no ref page is being fetched. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pages.values()]);
   }
 
   sessionNode(sessionId: string): SessionNode | undefined { return this.sessionNodes.get(sessionId); }
@@ -162,7 +188,11 @@ export class RefModel implements vscode.Disposable {
     for (const s of sessions) {
       const existing = this.sessionNodes.get(s.sessionId);
       if (existing) existing.session = s;
-      else this.sessionNodes.set(s.sessionId, { kind: 'session', id: `session/${s.sessionId}`, session: s });
+      else {
+        const node: SessionNode = { kind: 'session', id: `session/${s.sessionId}`, session: s };
+        this.sessionNodes.set(s.sessionId, node);
+        if (this.prefetching) void this.page(node).catch(() => undefined);
+      }
     }
     const owned = new Set(sessions.map(s => s.pid));
     const idle = (stats?.workers ?? []).filter(w => w.owner === null && !owned.has(w.pid));

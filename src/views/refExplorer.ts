@@ -3,7 +3,7 @@
 // editors (selecting a session shows its notebook; the active notebook's session
 // is revealed). Also the plain-data API the extension exports for tests/scripts.
 import * as vscode from 'vscode';
-import { describe, toTreeItem, type PlainNode } from './items';
+import { describe, refTooltip, toTreeItem, type PlainNode } from './items';
 import type { RefModel, SessionNode, TreeNode } from './model';
 
 export const VIEW_ID = 'pyctx.refExplorer';
@@ -17,6 +17,11 @@ class RefTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     this.onDidChangeTreeData = model.onDidChange;
   }
   getTreeItem(node: TreeNode): vscode.TreeItem { return toTreeItem(node, this.model.stats); }
+  /** Ref tooltips (with the repr) are filled on hover only: expanding sends less to the UI. */
+  resolveTreeItem(item: vscode.TreeItem, node: TreeNode): vscode.TreeItem {
+    if (node.kind === 'ref') item.tooltip = refTooltip(node, this.model.stats);
+    return item;
+  }
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     if (!node) return this.model.stats ? [this.model.pool] : [];
     if (node.kind === 'pool') return this.model.poolChildren();
@@ -52,7 +57,10 @@ export interface RefExplorerApi {
   /** Expands a session in the real view (opens the view); resolves when VS Code has fetched and shown its children. */
   expandSession(sessionId: string): Promise<void>;
   collapseAll(): Promise<void>;
+  /** Asks the server again for stats, sessions and (when the view shows) first pages of refs. */
   refresh(): Promise<void>;
+  /** Resolves when no page of refs is being fetched. */
+  settled(): Promise<void>;
   loadMore(sessionId: string): Promise<void>;
   /** Internal node for a plain one (commands accept both). */
   resolve(node: PlainNode | string): TreeNode | undefined;
@@ -69,6 +77,7 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
     else treeView.message = model.sessions.length ? undefined : EMPTY_MESSAGE;
   };
   updateMessage();
+  model.setPrefetch(treeView.visible);
 
   // Reveal the active notebook's session (only when the view is showing: reveal would open it).
   const revealActive = async () => {
@@ -104,7 +113,7 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
       const node = e.selection.length === 1 ? e.selection[0] : undefined;
       if (node?.kind === 'session') void showNotebookOf(node);
     }),
-    treeView.onDidChangeVisibility(e => { if (e.visible) void revealActive(); }),
+    treeView.onDidChangeVisibility(e => { model.setPrefetch(e.visible); if (e.visible) void revealActive(); }),
     vscode.window.onDidChangeActiveNotebookEditor(() => void revealActive()),
   ];
 
@@ -138,6 +147,7 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
       await vscode.commands.executeCommand(`workbench.actions.treeView.${VIEW_ID}.collapseAll`);
     },
     refresh: () => model.refresh(),
+    settled: () => model.settled(),
     loadMore: sessionId => model.loadMore(sessionId),
     resolve,
   };

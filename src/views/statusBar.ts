@@ -31,10 +31,8 @@ export function createStatusBar(model: RefModel): { api: StatusBarApi; disposabl
   const item = vscode.window.createStatusBarItem('pyctx.pool', vscode.StatusBarAlignment.Right, 100);
   item.name = 'pyctx pool';
   item.command = PICK_COMMAND;
-  let snap = compute(model);
-
   const render = () => {
-    snap = compute(model);
+    const snap = compute(model);
     item.text = snap.text;
     const md = new vscode.MarkdownString(snap.tooltip.split('\n').join('  \n'));
     item.tooltip = md;
@@ -50,7 +48,7 @@ export function createStatusBar(model: RefModel): { api: StatusBarApi; disposabl
     vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('pyctx.pool.size')) render(); }),
     vscode.commands.registerCommand(PICK_COMMAND, () => showPick(model)),
   ];
-  return { api: { snapshot: () => snap, pickItems: () => pickItems(model).map(i => i.label) }, disposables };
+  return { api: { snapshot: () => compute(model), pickItems: () => pickItems(model).map(i => i.label) }, disposables };
 }
 
 function activeState(model: RefModel): ActiveState {

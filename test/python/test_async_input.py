@@ -107,6 +107,15 @@ class InputTest(unittest.TestCase):
         self.assertEqual(r["error"]["ename"], "KeyboardInterrupt")
         self.assertEqual(self.w.value("eval", code="1+1"), 2)
 
+    def test_sigint_while_waiting_for_input(self):
+        rid = self.w.start("exec", code="input('never answered')")
+        ev = self.w.recv()
+        self.assertEqual(ev["event"], "input_request")
+        self.w.interrupt()
+        _, reply = self.w.collect(rid)
+        self.assertEqual(reply["value"]["error"]["ename"], "KeyboardInterrupt")
+        self.assertEqual(self.w.value("eval", code="2+2"), 4)
+
     def test_input_outside_exec_and_stray_reply(self):
         _, reply = self.w.request("eval", code="input()")
         self.assertEqual(reply["error"]["ename"], "EOFError")

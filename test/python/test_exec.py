@@ -70,6 +70,11 @@ class ExecTest(unittest.TestCase):
                                 "os.write(2, b'e2\\n')")
         self.assertEqual(stream_text(events, "stderr"), "e1\ne2\n")
 
+    def test_c_stdio_output_is_flushed_at_request_end(self):
+        events, r = self.w.exec("import ctypes\nctypes.CDLL(None).printf(b'from C %d\\n', 7)")
+        self.assertEqual(r["status"], "ok", r)
+        self.assertIn("from C 7\n", stream_text(events))
+
     def test_batching_many_prints(self):
         events, r = self.w.exec("for i in range(10000):\n    print(i)")
         text = stream_text(events)
@@ -82,6 +87,13 @@ class ExecTest(unittest.TestCase):
         self.assertEqual(reply["id"], rid)
         self.assertTrue(all(e["id"] == rid for e in events))
         self.assertEqual(stream_text(events), "late?\n")
+
+    def test_output_between_requests_goes_to_the_latest_request(self):
+        _, r = self.w.exec("import threading, time\n"
+                           "threading.Timer(0.3, lambda: print('late', flush=True)).start()")
+        rid = self.w.next_id - 1
+        ev = self.w.recv(timeout=10)  # arrives while no request runs
+        self.assertEqual((ev["event"], ev["text"], ev["id"]), ("stream", "late\n", rid))
 
     def test_error_traceback_without_worker_frames(self):
         _, r = self.w.exec("def f():\n    raise ValueError('bad')\nf()")

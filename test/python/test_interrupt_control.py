@@ -109,6 +109,8 @@ class ControlChannelTest(unittest.TestCase):
         r = self.w.ctl("complete", code="alpha_map.it", cursor=12)["value"]
         self.assertIn("items", r["matches"])
         self.assertEqual(r["cursor_start"], 10)
+        r = self.w.ctl("complete", code="alpha_map['al", cursor=13)["value"]
+        self.assertTrue(any("alpha" in m for m in r["matches"]), r)
         r = self.w.ctl("complete", code="alph", cursor=4)["value"]
         self.assertIn("alpha_map", r["matches"])
         self.assertEqual(r["cursor_start"], 0)

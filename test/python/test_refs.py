@@ -17,8 +17,9 @@ class RefsTest(unittest.TestCase):
     def tearDown(self):
         self.w.close()
 
-    def compile_pattern(self, session="s1"):
-        v = self.w.value("call", module="re", fn="compile", args=["\\d+"], session=session)
+    def compile_pattern(self, session="s1", flags=0):
+        v = self.w.value("call", module="re", fn="compile", args=["\\d+", flags],
+                         session=session)
         self.assertTrue(is_ref(v), v)
         return v
 
@@ -60,6 +61,8 @@ class RefsTest(unittest.TestCase):
     def test_plain_data_is_not_a_ref(self):
         self.assertEqual(self.w.value("eval", code="[None, True, 1, 2.5, 's', b'b', (1,), {'a': [1]}]"),
                          [None, True, 1, 2.5, "s", b"b", [1], {"a": [1]}])
+        self.assertEqual(self.w.value("eval", code="[__import__('enum').IntEnum('C', 'A B').B, "
+                                                   "type('F', (float,), {})(1.5)]"), [2, 1.5])
         self.assertTrue(is_ref(self.w.value("eval", code="{1, 2}")))
         self.assertTrue(is_ref(self.w.value("eval", code="2 ** 80")))
 
@@ -73,7 +76,7 @@ class RefsTest(unittest.TestCase):
 
     def test_session_release(self):
         a1 = self.compile_pattern("A")
-        self.compile_pattern("A")
+        self.compile_pattern("A", flags=2)  # a distinct object (re caches compiles)
         b1 = self.compile_pattern("B")
         self.assertEqual(self.w.value("session.release", session="A"), {"count": 2})
         self.assertEqual(self.w.value("session.release", session="A"), {"count": 0})
@@ -194,13 +197,26 @@ class RefsTest(unittest.TestCase):
         self.assertEqual(self.w.value("refs.release", ref=ref), {"released": True})
         self.assertEqual(self.w.value("eval", code="sum(type(o) is Big for o in gc.get_objects())"), 0)
 
+    def test_memory_drops_after_release(self):
+        base = self.w.value("stats")["rss_bytes"]
+        ref = self.w.value("eval", code="bytearray(100 * 2**20)")
+        self.assertEqual(ref["type_name"], "bytearray")
+        held = self.w.value("stats")["rss_bytes"]
+        self.assertGreater(held - base, 90 * 2**20)
+        info = [i for i in self.w.value("refs.list") if i["id"] == ref["id"]][0]
+        self.assertGreaterEqual(info["size_bytes"], 100 * 2**20)
+        self.w.value("refs.release", ref=ref)
+        self.assertLess(self.w.value("stats")["rss_bytes"] - base, 20 * 2**20)
+
     def test_refs_list_with_many_variables(self):
         self.w.exec("for i in range(10000):\n    globals()['v%d' % i] = [i] * 3")
         infos = self.w.value("refs.list", session="s1")
         again = self.w.value("refs.list", session="s1")
         names = [i["name"] for i in infos if i["kind"] == "variable"]
         self.assertEqual(len([n for n in names if n.startswith("v")]), 10000)
-        self.assertEqual(infos, again)  # cached estimates are stable
+        self.assertTrue(all(i["size_bytes"] > 0 and isinstance(i["repr"], str) for i in again))
+        v = [i for i in again if i["id"] == "var:v7"][0]
+        self.assertEqual((v["type_name"], v["repr"]), ("list", "[7, 7, 7]"))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,14 @@ test('exec: a Python error prints its traceback on stderr and exits 1', async ()
   assert.equal(lines(r.stderr).at(-1), 'ValueError: nope');
 });
 
+test('--preload imports modules into the worker before the code runs', async () => {
+  const probe = 'import sys; print("colorsys" in sys.modules)';
+  const without = await runCli(['exec', probe]);
+  assert.equal(without.stdout, 'False\n', without.stderr);
+  const withIt = await runCli(['exec', probe, '--preload', 'colorsys']);
+  assert.equal(withIt.stdout, 'True\n', withIt.stderr);
+});
+
 test('exec: runs in the current directory of the caller', async () => {
   const r = await runCli(['exec', 'import os; print(os.getcwd())'], { cwd: '/' });
   assert.equal(r.stdout, '/\n');

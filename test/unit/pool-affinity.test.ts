@@ -45,6 +45,7 @@ test('affinity modes', async t => {
   });
 
   await t.test('hint: stateless calls proceed on another worker while the bound one is busy', async () => {
+    await waitFor(() => pool.stats().workers.some(w => w.state === 'idle'), 10000, 'a free worker');
     let cellDone = false;
     const cell = ctx.execute('time.sleep(1)').then(r => { cellDone = true; return r; });
     await waitFor(() => ctx.busy, 5000, 'busy');
@@ -68,7 +69,7 @@ test('affinity modes', async t => {
     const cell = c.exec('import time; time.sleep(0.6)');
     await rejectsWith(c.eval('1'), 'pool_saturated');
     await cell;
-    // Stateless requests wait for a free worker with the same limits.
+    // size 1 and bound: a second bind has no worker at all.
     const other = await p2.bind('new').catch(e => e);
     assert.equal(other.code, 'no_workers_available');
     await c.unbind();

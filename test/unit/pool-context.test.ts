@@ -201,3 +201,9 @@ test('close() leaves no worker processes', async () => {
   assert.deepEqual(pids.filter(alive), []);
   await rejectsWith(pool.bind('new'), 'pool_closed');
 });
+
+test('a missing interpreter is python_not_found; bad options are invalid_argument', async () => {
+  const { Pool } = await import('../../src/pool/index');
+  await rejectsWith(Pool.start({ python: '/no/such/python3' }), 'python_not_found');
+  await rejectsWith(Pool.start({ size: 0 }), 'invalid_argument');
+});

@@ -4,7 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DisplayEvent, StreamEvent } from '../../src/pool/index';
-import { rejectsWith, startPool } from './pool-helpers';
+import { alive, rejectsWith, startPool, waitFor } from './pool-helpers';
+
+// User code that writes raw bytes onto the worker's protocol fd (found through gc,
+// no mock): the pool must treat what arrives as a protocol break.
+const WRITE_RAW = (bytes: string): string => [
+  'import gc, os',
+  "w = next(o for o in gc.get_objects() if type(o).__name__ == 'Worker' and type(o).__module__ == 'pyctx_worker.worker')",
+  `os.write(w.out_fd, ${bytes})`,
+  'import time; time.sleep(5)',
+].join('\n');
 
 test('exec, eval, streams and display', async t => {
   const pool = await startPool({ size: 2, warm: 1, maxFrameBytes: 64 * 1024 });
@@ -104,6 +113,27 @@ test('exec, eval, streams and display', async t => {
     // A result over the limit is refused by the worker and the context stays usable.
     await assert.rejects(ctx.eval('"z" * (200 * 1024)'));
     assert.equal(await ctx.eval('keep'), 'still here');
+  });
+
+  await t.test('an incoming frame over the limit breaks the protocol: worker removed and replaced', async () => {
+    const other = await pool.bind('new');
+    const pid = other.pid;
+    const lost = new Promise(r => other.once('lost', r));
+    await rejectsWith(other.exec(WRITE_RAW("b'\\x7f\\xff\\xff\\xff'")), 'protocol_error');
+    assert.match(((await lost) as { message: string }).message, /protocol break/);
+    await waitFor(() => !alive(pid), 5000, 'worker removed');
+    await rejectsWith(other.eval('1'), 'session_worker_unavailable');
+    await other.unbind();
+    const fresh = await pool.bind('new');
+    assert.equal(await fresh.eval('1+1'), 2);
+    await fresh.unbind();
+  });
+
+  await t.test('a frame for an unknown request id breaks the protocol too', async () => {
+    const other = await pool.bind('new');
+    // A valid frame: length 1, body 0x80 (an empty msgpack map: no id).
+    await rejectsWith(other.exec(WRITE_RAW("b'\\x00\\x00\\x00\\x01\\x80'")), 'protocol_error');
+    await other.unbind();
   });
 
   await t.test('plain values cross the wire in both directions', async () => {

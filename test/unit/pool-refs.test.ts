@@ -48,6 +48,7 @@ test('refs and sessions', async t => {
     assert.equal(await pool.releaseRef(obj), true);
     const e = await rejectsWith(ctx.attr(obj, '__class__'), 'ref_not_found');
     assert.match(e.message, /released/);
+    assert.equal(e.reason, 'released');
     assert.equal(await pool.releaseRef(obj), false);
     await ctx.unbind();
   });
@@ -79,9 +80,9 @@ test('refs and sessions', async t => {
     const good = await ctx.eval('object()') as Ref;
     const { id: _id, ...noId } = good;
     const { __type__: _t, ...noType } = good;
-    await rejectsWith(ctx.attr(noId as unknown as Ref, 'x'), 'invalid_ref');
-    await rejectsWith(ctx.attr(noType as unknown as Ref, 'x'), 'invalid_ref');
-    await rejectsWith(ctx.attr({ ...good, __schema__: 99 } as unknown as Ref, 'x'), 'invalid_ref');
+    assert.equal((await rejectsWith(ctx.attr(noId as unknown as Ref, 'x'), 'invalid_ref')).reason, 'missing_id');
+    assert.equal((await rejectsWith(ctx.attr(noType as unknown as Ref, 'x'), 'invalid_ref')).reason, 'missing_type');
+    assert.equal((await rejectsWith(ctx.attr({ ...good, __schema__: 99 } as unknown as Ref, 'x'), 'invalid_ref')).reason, 'unknown_schema');
     await rejectsWith(pool.releaseRef({ id: 'x' } as unknown as Ref), 'invalid_ref');
     await rejectsWith(pool.attr({ ...good, __schema__: 2 } as unknown as Ref, 'x'), 'invalid_ref');
     assert.equal(isRef(noId), false);
@@ -126,8 +127,8 @@ test('refs and sessions', async t => {
     assert.ok(list.some(x => x.kind === 'ref' && x.id === pattern.id));
     assert.ok(list.some(x => x.kind === 'result'));
     assert.ok(events.includes(ctx.sessionId));
-    // Releasing a variable deletes the name.
-    assert.equal(await pool.releaseRef({ ...pattern, id: v!.id }), true);
+    // Releasing a variable (by the id refs() listed) deletes the name.
+    assert.equal(await pool.releaseRef({ sessionId: ctx.sessionId, refId: v!.id }), true);
     assert.equal(await ctx.eval("'data' in globals()"), false);
     const all = await pool.refs();
     assert.ok(all.some(x => x.id === pattern.id));

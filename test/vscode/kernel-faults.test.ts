@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { closeAllEditors, outputItems, waitFor } from './support/notebook';
-import { STDOUT, describe as describeNb, errorOf, openCells, pyctxApi, run, start, textOf, waitForStdout } from './support/kernel';
+import { STDERR, STDOUT, describe as describeNb, errorOf, openCells, pyctxApi, run, start, textOf, waitForStdout } from './support/kernel';
 
 const pidOf = async (ed: vscode.NotebookEditor) => (await (await pyctxApi()).getKernel(ed.notebook.uri))?.pid;
 
@@ -36,16 +36,46 @@ suite('kernel: faults', function () {
     assert.equal(ed.notebook.cellAt(1).executionSummary?.executionOrder, 1, 'execution count starts again');
   });
 
-  test('restart stops a cell that ignores SIGINT', async () => {
-    const ed = await openCells('deaf.ipynb', [
+  test('a cell deaf to SIGINT: after the grace period a restart is offered, and it works', async () => {
+    const window = vscode.window as { showWarningMessage: (...args: unknown[]) => Thenable<unknown> };
+    const original = window.showWarningMessage;
+    const offers: string[] = [];
+    // The notification is UI, not the thing under test: answer it as a user would.
+    window.showWarningMessage = async (message: unknown, ...rest: unknown[]) => {
+      if (typeof message === 'string' && message.includes('did not stop')) { offers.push(message); return 'Restart'; }
+      return original.call(vscode.window, message, ...rest);
+    };
+    const config = vscode.workspace.getConfiguration('pyctx');
+    await config.update('interrupt.graceSeconds', 1, vscode.ConfigurationTarget.Global);
+    try {
+      const ed = await openCells('deaf.ipynb', [
+        'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint("deaf", flush=True)\nwhile True: time.sleep(0.05)',
+        '1 + 1',
+      ]);
+      await start(ed, 0);
+      await waitForStdout(ed.notebook.cellAt(0), 'deaf');
+      const before = await pidOf(ed);
+      await vscode.commands.executeCommand('pyctx.interrupt', ed.notebook.uri);
+      await new Promise(r => setTimeout(r, 300));
+      assert.equal(ed.notebook.cellAt(0).executionSummary?.success, undefined, 'still running right after the interrupt');
+      await waitFor(`the deaf cell to end by restart (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(0).executionSummary?.success === false, 20_000);
+      assert.equal(offers.length, 1, 'one restart offer');
+      assert.equal(errorOf(outputItems(ed.notebook.cellAt(0)))?.name, 'Restarted', describeNb(ed.notebook));
+      assert.equal(textOf(await run(ed, 1), 'text/plain'), '2');
+      assert.notEqual(await pidOf(ed), before, 'the deaf worker was replaced');
+    } finally {
+      window.showWarningMessage = original;
+      await config.update('interrupt.graceSeconds', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('restart of a running cell that ignores SIGINT stops it', async () => {
+    const ed = await openCells('deaf2.ipynb', [
       'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint("deaf", flush=True)\nwhile True: time.sleep(0.05)',
       '1 + 1',
     ]);
     await start(ed, 0);
     await waitForStdout(ed.notebook.cellAt(0), 'deaf');
-    await vscode.commands.executeCommand('pyctx.interrupt', ed.notebook.uri);
-    await new Promise(r => setTimeout(r, 500));
-    assert.equal(ed.notebook.cellAt(0).executionSummary?.success, undefined, 'still running after the interrupt');
     await vscode.commands.executeCommand('pyctx.restart', ed.notebook.uri);
     await waitFor(`the deaf cell to end (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(0).executionSummary?.success === false, 20_000);
     assert.equal(errorOf(outputItems(ed.notebook.cellAt(0)))?.name, 'Restarted', describeNb(ed.notebook));
@@ -64,8 +94,8 @@ suite('kernel: faults', function () {
     assert.match(err?.message ?? '', /SIGKILL/);
     assert.match(err?.message ?? '', /state lost/);
     assert.equal(textOf(await run(ed, 1), 'text/plain'), '1', describeNb(ed.notebook));
-    const after = await pidOf(ed);
-    assert.ok(after && after !== pid, `fresh worker ${after} after ${pid}`);
+    const after = await waitFor('the pid of the fresh worker', () => pidOf(ed), 10_000);
+    assert.notEqual(after, pid, 'a fresh worker');
   });
 
   test('sys.exit() is a cell error and the next cell works', async () => {
@@ -82,5 +112,23 @@ suite('kernel: faults', function () {
     assert.equal(err?.name, 'WorkerCrashed', describeNb(ed.notebook));
     assert.match(err?.message ?? '', /exit code 3/);
     assert.equal(textOf(await run(ed, 1), 'text/plain'), '42');
+  });
+
+  test('a segfault (ctypes.string_at(0)) ends in the crash notice with SIGSEGV; the next run works', async () => {
+    const ed = await openCells('segv.ipynb', ['import ctypes\nctypes.string_at(0)', '"alive"']);
+    const err = errorOf(await run(ed, 0));
+    assert.equal(err?.name, 'WorkerCrashed', describeNb(ed.notebook));
+    assert.match(err?.message ?? '', /SIGSEGV/);
+    assert.equal(textOf(await run(ed, 1), 'text/plain'), "'alive'");
+  });
+
+  test('a flood of output is truncated with a visible note; the next cell runs', async () => {
+    const ed = await openCells('flood.ipynb', ['import sys\nfor _ in range(12):\n    sys.stdout.write("x" * (1 << 20))\nprint("done")', '"next"']);
+    const items = await run(ed, 0);
+    const out = textOf(items, STDOUT);
+    assert.ok(out.length > 0 && out.length <= 8 * (1 << 20), `stdout capped: ${out.length} chars`);
+    assert.ok(!out.includes('done'), 'output after the cap is dropped');
+    assert.match(textOf(items, STDERR), /output truncated/);
+    assert.equal(textOf(await run(ed, 1), 'text/plain'), "'next'");
   });
 });

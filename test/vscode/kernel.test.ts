@@ -4,6 +4,7 @@
 // through the input box, and the exported Jupyter-shaped API.
 // Faults (interrupt, restart, kill -9, sys.exit) are in kernel-faults.test.ts.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { closeAllEditors, outputItems, waitFor } from './support/notebook';
@@ -103,15 +104,6 @@ suite('kernel: execution', function () {
     assert.ok(mimes[mimes.length - 1].includes(STDOUT), JSON.stringify(mimes));
   });
 
-  test('matplotlib figure renders as PNG (when the worker has matplotlib)', async function () {
-    const ed = await openCells('plot.ipynb', ['import importlib.util\nbool(importlib.util.find_spec("matplotlib"))',
-      'import matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()']);
-    if (textOf(await run(ed, 0), 'text/plain') !== 'True') this.skip();
-    await run(ed, 1);
-    const png = ed.notebook.cellAt(1).outputs.flatMap(o => o.items).find(i => i.mime === 'image/png');
-    assert.ok(png && Buffer.from(png.data).subarray(1, 4).toString() === 'PNG', describeNb(ed.notebook));
-  });
-
   test('errors carry the Python traceback; clear_output(wait) and update_display', async () => {
     const ed = await openCells('errors.ipynb', [
       'def f():\n    raise ValueError("bad value")\nf()',
@@ -183,6 +175,29 @@ suite('kernel: execution', function () {
     }
   });
 
+  test('commands: bind binds before any run, unbind releases the worker, showStats reports the pool', async () => {
+    const api = await pyctxApi();
+    const ed = await openCells('commands.ipynb', ['import os\nos.getpid()', 'bound_var = 1', 'bound_var']);
+    const uri = ed.notebook.uri.toString();
+    const bound = await vscode.commands.executeCommand<{ pid?: number }>('pyctx.bind', ed.notebook.uri);
+    assert.ok(bound?.pid, `bind returns the worker pid: ${JSON.stringify(bound)}`);
+    assert.equal((await api.pool.sessions()).find(s => s.notebookUri === uri)?.pid, bound.pid);
+    assert.equal(Number(textOf(await run(ed, 0), 'text/plain')), bound.pid, 'the first run uses the bound worker');
+    await run(ed, 1);
+
+    const stats = await vscode.commands.executeCommand<{ numWorkers: number; sessions: { notebookUri: string }[] }>('pyctx.showStats');
+    assert.ok(stats && stats.numWorkers >= 1 && stats.sessions.some(s => s.notebookUri === uri), JSON.stringify(stats));
+
+    assert.deepEqual(await vscode.commands.executeCommand('pyctx.unbind', ed.notebook.uri), { unbound: true });
+    assert.ok(!(await api.pool.sessions()).some(s => s.notebookUri === uri), 'no session after unbind');
+    assert.equal(await api.getKernel(ed.notebook.uri), undefined);
+    assert.deepEqual(await vscode.commands.executeCommand('pyctx.unbind', ed.notebook.uri), { unbound: false }, 'second unbind is a no-op');
+    // The next run binds a fresh context: the variable is gone, the worker is another.
+    assert.equal(errorOf(await run(ed, 2))?.name, 'NameError', describeNb(ed.notebook));
+    const pid = Number(textOf(await run(ed, 0), 'text/plain'));
+    assert.notEqual(pid, bound.pid, 'a recycled worker is never handed back with old state');
+  });
+
   test('exported API is shaped after the Jupyter kernels API', async () => {
     const api = await pyctxApi();
     const ed = await openCells('api.ipynb', ['v = 7']);
@@ -206,5 +221,33 @@ suite('kernel: execution', function () {
     assert.equal(errs[0]?.mime, ERROR);
     const stats = await api.pool.stats();
     assert.ok(stats.numWorkers >= 1 && typeof stats.python === 'string', JSON.stringify(stats));
+  });
+
+  test('matplotlib figure renders as PNG (switching pyctx.python to an interpreter that has it)', async function () {
+    // The default python3 here has no packages; Debian's has matplotlib. Switching the
+    // setting restarts the server on the new interpreter (every notebook binds fresh).
+    const api = await pyctxApi();
+    const withMpl = '/usr/bin/python3';
+    const has = (py: string) => { try { execFileSync(py, ['-c', 'import matplotlib'], { stdio: 'ignore' }); return true; } catch { return false; } };
+    const current = (await api.pool.stats()).python;
+    const target = has(current) ? undefined : has(withMpl) ? withMpl : null;
+    if (target === null) this.skip();
+    const config = vscode.workspace.getConfiguration('pyctx');
+    const serverOn = (py: string) => waitFor(`the pool server on ${py}`, async () => {
+      try { return (await api.pool.stats()).python === py; } catch { return false; }   // restarting
+    }, 30_000);
+    try {
+      if (target) { await config.update('python', target, vscode.ConfigurationTarget.Global); await serverOn(target); }
+      const ed = await openCells('plot.ipynb', ['import matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()']);
+      await run(ed, 0);
+      const png = ed.notebook.cellAt(0).outputs.flatMap(o => o.items).find(i => i.mime === 'image/png');
+      assert.ok(png && Buffer.from(png.data).subarray(1, 4).toString() === 'PNG', describeNb(ed.notebook));
+    } finally {
+      if (target) {
+        await closeAllEditors();
+        await config.update('python', undefined, vscode.ConfigurationTarget.Global);
+        await serverOn(current);
+      }
+    }
   });
 });

@@ -67,13 +67,12 @@ export async function waitForExecution(cell: vscode.NotebookCell, timeoutMs = 60
 }
 
 /**
- * Closes every editor without saving, so a test leaves no notebook open (closing
- * unbinds it). Reverting first: a dirty editor would ask to save, and in test
- * mode that dialog is suppressed and the editor stays open.
+ * Closes every editor, so a test leaves no notebook open (closing unbinds it).
+ * Dirty notebooks (private copies, see freshNotebookUri) are saved first: a dirty
+ * editor would ask to save, and in test mode that dialog is suppressed and the
+ * editor stays open.
  */
 export async function closeAllEditors(): Promise<void> {
-  for (let i = 0; i < 50 && vscode.window.tabGroups.all.some(g => g.tabs.length); i++) {
-    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
-  }
+  for (const doc of vscode.workspace.notebookDocuments) if (doc.isDirty && !doc.isUntitled) await doc.save();
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
