@@ -64,11 +64,12 @@ leftovers() {
 # ps check: wait up to 10 s for the run's processes to go (workers exit when their
 # pipes close), then report and kill what is left.
 check_processes() {
-  local run="$1" pids
-  for _ in $(seq 50); do
+  local run="$1" pids deadline=$((SECONDS + 10))
+  while :; do
     pids="$(leftovers "$run")"
     [ -z "$pids" ] && { echo "vscode: ps check: no process of the run left"; return 0; }
-    sleep 0.2
+    [ $SECONDS -lt $deadline ] || break
+    sleep 0.5
   done
   echo "vscode: ps check FAILED: processes of the run still alive:" >&2
   # shellcheck disable=SC2086
@@ -76,6 +77,11 @@ check_processes() {
   for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
   return 1
 }
+
+# Fixture notebooks are copied into each run's workspace and never written: their
+# checksums must be the same after the runs.
+fixture_sums() { find test/fixtures/vscode -type f -print0 | sort -z | xargs -0 sha1sum; }
+fixtures_before="$(fixture_sums)"
 
 status=0
 run_suite() {  # $1 = label, rest = runner arguments
@@ -112,5 +118,9 @@ if [ "$mode" != dev ]; then
   echo "vscode: packaged pyctx.vsix ($(du -k "$pkg/pyctx.vsix" | cut -f1) KB, $(python3 -c "import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))" "$pkg/pyctx.vsix") files) in $((SECONDS - t0)) s"
   PYCTX_TEST_FILES="${PYCTX_TEST_FILES:-activation}" run_suite "installed vsix" --vsix "$pkg/pyctx.vsix"
   rm -rf "$pkg"
+fi
+if [ "$(fixture_sums)" != "$fixtures_before" ]; then
+  echo "vscode: FAILED: a run modified test/fixtures/vscode (tests must use the workspace copy)" >&2
+  status=1
 fi
 exit $status

@@ -8,11 +8,11 @@ def main():
     # First: a SIGINT racing the start-up must not kill the worker.
     from .execution import install_sigint
     install_sigint()
-    # fd 2 becomes a capture pipe once the worker starts; keep the real stderr for
-    # fatal diagnostics so a crashed worker says why.
     # Look at fd 3 before any dup() can take that number.
     from .worker import Worker, control_fd_present
     control = control_fd_present()
+    # fd 2 becomes a capture pipe once the worker starts; keep the real stderr for
+    # fatal diagnostics so a crashed worker says why.
     diag_fd = os.dup(2)
     try:
         worker = Worker(diag_fd, control)

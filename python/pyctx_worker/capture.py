@@ -27,6 +27,7 @@ from .protocol import Event
 _BATCH = 64 * 1024
 _DELAY = 0.005
 _F_SETPIPE_SZ = 1031
+_UNOWNED_MAX = 1 << 20
 
 
 class Capture:
@@ -73,23 +74,35 @@ class Capture:
 
     def _read_available(self):
         got = 0
-        for fd in self.fds:
+        for fd in list(self.fds):
             while True:
                 try:
                     chunk = os.read(fd, 1 << 20)
                 except BlockingIOError:
                     break
                 except OSError:
-                    break
-                if not chunk:
+                    chunk = b""
+                if not chunk:  # every write end closed (user code closed fd 1/2): stop polling
+                    self._forget(fd)
                     break
                 got += len(chunk)
                 self._append(fd, chunk)
                 if got >= (4 << 20):
                     return
 
+    def _forget(self, fd):
+        for poller in (self.poller, self.drain_poller):
+            try:
+                poller.unregister(fd)
+            except (KeyError, ValueError):
+                pass
+        self.fds.pop(fd, None)
+        os.close(fd)
+
     def _append(self, fd, chunk):
         name = self.fds[fd]
+        if self.request_id is None and self.pending_size > _UNOWNED_MAX:
+            return  # output before the first request (preload): keep the first MiB only
         text = self.decoders[fd].decode(chunk)
         if not text:
             return

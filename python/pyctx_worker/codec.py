@@ -133,6 +133,12 @@ def _enc(obj, out, depth):
         else:
             out.append(b"\xc6" + _pack_I(n))
         out.append(bytes(obj))
+    elif t is Prepacked:
+        if obj.packed is None:
+            parts = []
+            _enc(dict(obj), parts, depth)
+            obj.packed = b"".join(parts)
+        out.append(obj.packed)
     elif isinstance(obj, (str, int, float, dict, list, tuple, bytes)):
         # Subclasses (IntEnum, OrderedDict, namedtuple...) travel as their base type.
         for base in (bool, int, float, str, bytes, dict, list, tuple):
@@ -145,6 +151,17 @@ def _enc(obj, out, depth):
 
 _SMALL_INTS = [bytes((i,)) for i in range(0x80)]
 _FIXMAP = [bytes((0x80 | i,)) for i in range(16)]
+
+
+class Prepacked(dict):
+    """A dict that never changes once sent, so the pure codec caches its encoding
+    (refs.list sends thousands of unchanged variable entries). The C codec packs it
+    like any dict."""
+    __slots__ = ("packed",)
+
+    def __init__(self, *args, **kwargs):
+        dict.__init__(self, *args, **kwargs)
+        self.packed = None
 
 
 def pure_packb(obj):

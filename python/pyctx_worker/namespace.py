@@ -15,6 +15,7 @@ import time
 import types
 
 from . import sizing
+from .codec import Prepacked
 from .protocol import ErrorCode
 
 _LIST_BUDGET_S = 0.05  # fresh size estimates per listing; the rest come next time
@@ -28,7 +29,8 @@ class Namespace:
         sys.modules["__main__"] = self.module
         self.ns = self.module.__dict__
         self.assigned = {}   # name -> [id(obj), execution_count, first_seen, last_assigned]
-        self.cache = {}      # name -> (id(obj), len or None, size, repr)
+        self.cache = {}      # name -> (id(obj), len or None, info): an unchanged variable
+        #                      is listed from here (size estimate, repr, encoding cached)
         self.lock = threading.Lock()  # track() (main thread) vs listing (control thread)
 
     @staticmethod
@@ -81,10 +83,11 @@ class Namespace:
     def release_all(self):
         """Deletes every listed variable (what variables() shows); returns how many."""
         names = [n for n, v in list(self.ns.items()) if self._listed(n, v)]
-        for name in names:
-            del self.ns[name]
-            self.assigned.pop(name, None)
-            self.cache.pop(name, None)
+        with self.lock:
+            for name in names:
+                self.ns.pop(name, None)
+                self.assigned.pop(name, None)
+                self.cache.pop(name, None)
         if names:
             gc.collect()
         return len(names)
@@ -100,29 +103,35 @@ class Namespace:
         assigned = self.assigned
         now = time.time()
         for name, value in list(self.ns.items()):
-            if not self._listed(name, value):
+            if name[0] == "_" or isinstance(value, types.ModuleType):
                 continue
             oid = id(value)
             try:
-                length = len(value) if isinstance(value, (list, dict, set, tuple, str,
-                                                          bytes, bytearray)) else None
+                length = len(value) if isinstance(value, _SIZED) else None
             except Exception:
                 length = None
             c = cache.get(name)
-            if c is None or c[0] != oid or c[1] != length:
-                if time.monotonic() < deadline:
-                    c = (oid, length, sizing.deep_size(value), sizing.short_repr(value))
-                    cache[name] = c
-                else:  # over budget: cheap placeholders now, real estimates next listing
-                    c = (oid, length, sys.getsizeof(value, 64), "<%s>" % type(value).__name__)
+            if c is not None and c[0] == oid and c[1] == length and c[2]["session_id"] == session:
+                out.append(c[2])  # unchanged since the last listing
+                continue
+            estimated = time.monotonic() < deadline
+            if estimated:
+                size, text = sizing.deep_size(value), sizing.short_repr(value)
+            else:  # over budget: cheap placeholders now, real estimates next listing
+                size, text = sys.getsizeof(value, 64), "<%s>" % type(value).__name__
             rec = assigned.get(name)
             t = type(value)
-            info = {"id": "var:" + name, "session_id": session, "kind": "variable",
-                    "name": name, "type_name": t.__name__,
-                    "python_module": t.__module__ or "builtins", "size_bytes": c[2],
-                    "repr": c[3], "created_at": rec[2] if rec else now,
-                    "last_access": rec[3] if rec else now, "ttl_seconds": None}
+            info = Prepacked(
+                id="var:" + name, session_id=session, kind="variable", name=name,
+                type_name=t.__name__, python_module=t.__module__ or "builtins",
+                size_bytes=size, repr=text, created_at=rec[2] if rec else now,
+                last_access=rec[3] if rec else now, ttl_seconds=None)
             if rec is not None:
                 info["execution_count"] = rec[1]
+            if estimated:
+                cache[name] = (oid, length, info)
             out.append(info)
         return out
+
+
+_SIZED = (list, dict, set, tuple, str, bytes, bytearray)

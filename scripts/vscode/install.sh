@@ -65,8 +65,10 @@ npm_pid=$!
 while kill -0 "$npm_pid" 2>/dev/null; do
   sleep 15
   kill -0 "$npm_pid" 2>/dev/null || break
-  built=$(find "$DEST/node_modules" -name '*.node' -path '*/build/Release/*' 2>/dev/null | wc -l)
-  log "  ... $((SECONDS - t0)) s, $(du -sm "$DEST" 2>/dev/null | cut -f1) MB installed, $built native modules built"
+  # npm moves files while these run: their errors must not end the script (set -e).
+  built=$(find "$DEST/node_modules" -name '*.node' -path '*/build/Release/*' 2>/dev/null | wc -l || true)
+  size=$(du -sm "$DEST" 2>/dev/null | cut -f1 || true)
+  log "  ... $((SECONDS - t0)) s, ${size:-?} MB installed, ${built:-0} native modules built"
 done
 wait "$npm_pid" || { tail -40 "$DEST/npm-install.log" >&2; die "npm install failed (full log: $DEST/npm-install.log)"; }
 

@@ -3,6 +3,7 @@
 // window looks as users see it), runs all cells with the pyctx kernel, and saves
 //   docs/notebook.png       the notebook with its outputs
 //   docs/ref-explorer.png   the Ref Explorer with the notebook's session expanded
+//   docs/status-bar.png     the pool status bar item's quick pick (+ status-bar-tooltip.png)
 //
 //   node scripts/vscode/screenshot.mjs [--out-dir docs] [--python PATH] [--keep] [--verbose]
 // --python: interpreter for the pool (default /usr/bin/python3 when it has
@@ -13,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, checkInstall, die, launchBrowser, linkExtension, parseArgs, prepareRunDir, startCodeServer, waitForWorkbench, workbenchUrl } from './codeserver.mjs';
 import { expandTreeItem, openFile, widenSideBar, runAll, selectKernel, showViewContainer, waitForIdle, waitForOutputs } from './ui.mjs';
+import { showStatusBarItem } from './statusBarShot.mjs';
 
 const a = parseArgs(process.argv.slice(2), 'usage: node scripts/vscode/screenshot.mjs [--out-dir DIR] [--python PATH] [--keep] [--verbose]');
 checkInstall();

@@ -3,6 +3,7 @@
 // notebook of small cells, each tool started as a fresh process the way a user runs
 // it, alternating runs, median of several; prints a table and the ratio (target >= 10x).
 import { spawnSync } from 'node:child_process';
+import { CliError } from './errors';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,10 +37,16 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** How to start the CLI as its own process: the bundle when built, else the TypeScript source via tsx. */
-export function cliCommand(): { argv: string[]; label: string } {
+/** The package folder (holding package.json) this code runs from: src/cli/ or dist/. */
+function packageRoot(): string {
   let dir = __dirname;
   while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+/** How to start the CLI as its own process: the bundle when built, else the TypeScript source via tsx. */
+export function cliCommand(): { argv: string[]; label: string } {
+  const dir = packageRoot();
   const bundle = path.join(dir, 'dist', 'cli.js');
   if (existsSync(bundle)) return { argv: [process.execPath, bundle], label: 'dist/cli.js' };
   return { argv: [process.execPath, '--import', 'tsx', path.join(dir, 'src', 'cli', 'main.ts')], label: 'src/cli/main.ts via tsx (run `npm run build` for the shipped bundle)' };
@@ -56,8 +63,13 @@ function timed(argv: string[], cwd: string): number {
   return ms;
 }
 
+/** The nbconvert command; PYCTX_NBCONVERT points at another one (e.g. a virtualenv's). */
+function nbconvertCommand(): string {
+  return process.env.PYCTX_NBCONVERT || 'jupyter-nbconvert';
+}
+
 function nbconvertAvailable(): boolean {
-  return spawnSync('jupyter-nbconvert', ['--version'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(nbconvertCommand(), ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 export function runBench(opts: BenchOptions): BenchResult {
@@ -68,7 +80,7 @@ export function runBench(opts: BenchOptions): BenchResult {
     writeFileSync(nb, serializeNotebook(smallCellsNotebook(opts.cells)));
     const cli = cliCommand();
     const pyctx = [...cli.argv, 'run', nb, '-o', path.join(dir, 'pyctx.out.ipynb'), '--python', python];
-    const nbc = ['jupyter-nbconvert', '--to', 'notebook', '--execute', nb, '--output', 'nbconvert.out.ipynb', '--output-dir', dir];
+    const nbc = [nbconvertCommand(), '--to', 'notebook', '--execute', nb, '--output', 'nbconvert.out.ipynb', '--output-dir', dir];
     const haveNbconvert = nbconvertAvailable();
     // One untimed run of each warms the page cache; then alternate so drift hits both.
     timed(pyctx, dir);
@@ -105,6 +117,23 @@ export function printBench(r: BenchResult, out: NodeJS.WritableStream = process.
   }
 }
 
-export async function benchCommand(opts: BenchOptions): Promise<void> {
+/**
+ * `pyctx bench --all`: the whole `npm run bench` suite (pool, server, CLI), which
+ * runs TypeScript sources and so needs a source checkout with its dev dependencies.
+ */
+export function runFullSuite(): number {
+  const root = packageRoot();
+  const index = path.join(root, 'bench', 'index.ts');
+  const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+  if (!existsSync(index) || !existsSync(tsx)) {
+    throw new CliError('usage', 'bench --all needs a source checkout with dev dependencies (then: npm run bench); plain `pyctx bench` works anywhere');
+  }
+  const r = spawnSync(process.execPath, ['--import', tsx, index], { cwd: root, stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+export async function benchCommand(opts: BenchOptions & { all?: boolean }): Promise<number> {
+  if (opts.all) return runFullSuite();
   printBench(runBench(opts));
+  return 0;
 }

@@ -152,11 +152,13 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case undefined:
+      process.stderr.write(USAGE);
+      return Exit.usage;
     case 'help':
     case '-h':
     case '--help':
       process.stdout.write(USAGE);
-      return cmd === undefined ? Exit.usage : Exit.ok;
+      return Exit.ok;
     case '--version':
     case '-V':
       process.stdout.write(`${version()}\n`);
@@ -175,15 +177,15 @@ async function main(argv: string[]): Promise<number> {
       try { return await statsCommand(pool, !!values.json); } finally { await pool.close().catch(() => undefined); }
     }
     case 'bench': {
-      const { values, positionals } = parse(rest, { ...commonOptions, runs: { type: 'string' }, cells: { type: 'string' } });
+      const { values, positionals } = parse(rest, { ...commonOptions, runs: { type: 'string' }, cells: { type: 'string' }, all: { type: 'boolean' } });
       if (values.help) { process.stdout.write(USAGE); return Exit.ok; }
       if (positionals.length) throw new CliError('usage', `bench takes no arguments, got "${positionals[0]}"`);
-      await benchCommand({
+      return benchCommand({
         runs: positiveInt('--runs', values.runs) ?? 5,
         cells: positiveInt('--cells', values.cells) ?? 100,
         python: poolChoice(values).python,
+        all: !!values.all,
       });
-      return Exit.ok;
     }
     default:
       throw new CliError('usage', `unknown command "${cmd}" (commands: run, exec, eval, stats, bench; see pyctx --help)`);

@@ -4,10 +4,10 @@
 // notebooks run in parallel up to `jobs` at a time. What ran is always written, also
 // after an error, a timeout, a dead worker or Ctrl-C; the outcome says which.
 import path from 'node:path';
-import type { Pool } from '../pool';
+import type { Context, Pool } from '../pool';
 import { PyCtxError } from '../pool';
 import { joinText, writeNotebook, type CodeCell, type Notebook } from './nbformat';
-import { NotebookOutputs } from './outputs';
+import { NotebookOutputs, type CellOutputs } from './outputs';
 import type { CellStatus, Progress } from './progress';
 
 export interface RunJob {
@@ -63,6 +63,47 @@ function describeExit(e: PyCtxError): string {
   return 'exited';
 }
 
+/** Runs one cell on `ctx`, mapping its events and its outcome into `out`. */
+async function runCell(ctx: Context, out: CellOutputs, source: string, s: RunSettings): Promise<{ status: CellStatus; why?: string }> {
+  try {
+    const r = await ctx.execute(source, {
+      signal: s.signal,
+      timeoutMs: s.timeoutMs,
+      onStream: ev => out.stream(ev.name, ev.text),
+      onDisplay: ev => ev.update
+        ? out.updateDisplay(ev.data, ev.metadata, ev.transient)
+        : out.display(ev.data, ev.metadata, ev.transient),
+      onClearOutput: ev => out.clear(ev.wait),
+      // Headless: no one can type. Cancelling makes input() raise, as nbconvert's does.
+      onInput: () => null,
+    });
+    out.setExecutionCount(r.executionCount);
+    if (r.result) out.result(r.result.data, r.result.metadata, r.executionCount);
+    if (r.status !== 'error' || !r.error) return { status: 'ok' };
+    out.error(r.error.ename, r.error.evalue, r.error.traceback);
+    if (r.error.ename === 'KeyboardInterrupt') await settleInterrupt(s.signal);
+    return { status: s.signal.aborted ? 'interrupted' : 'error' };
+  } catch (e) {
+    if (!(e instanceof PyCtxError)) throw e;
+    if (s.signal.aborted || e.code === 'interrupted') {
+      out.error('KeyboardInterrupt', '', ['KeyboardInterrupt: run interrupted by pyctx (Ctrl-C)']);
+      return { status: 'interrupted' };
+    }
+    if (e.code === 'timeout') {
+      const secs = (s.timeoutMs ?? 0) / 1000;
+      out.error('TimeoutError', `cell timed out after ${secs} s`, [`TimeoutError: cell timed out after ${secs} s (pyctx --timeout)`]);
+      return { status: 'timeout' };
+    }
+    if (e.code === 'worker_crashed' || e.code === 'session_worker_unavailable' || e.code === 'context_not_bound') {
+      const how = describeExit(e);
+      out.error('WorkerCrashed', `the Python worker running this cell died (${how})`,
+        [`WorkerCrashed: the Python worker running this cell died (${how}); later cells were not run`]);
+      return { status: 'crashed', why: how };
+    }
+    throw e;
+  }
+}
+
 /** Runs one notebook in a fresh context of `pool`, then writes it. Never throws for cell-level failures. */
 export async function runNotebook(pool: Pool, job: RunJob, s: RunSettings, unbindAfter: () => boolean = () => true): Promise<RunOutcome> {
   const started = Date.now();
@@ -76,57 +117,18 @@ export async function runNotebook(pool: Pool, job: RunJob, s: RunSettings, unbin
     for (let n = 0; n < cells.length; n++) {
       if (s.signal.aborted) { outcome.status = 'interrupted'; break; }
       const { index, cell } = cells[n];
-      const out = outputs.beginCell(index, cell);
       const cellStart = Date.now();
-      let status: CellStatus = 'ok';
-      try {
-        const r = await ctx.execute(joinText(cell.source), {
-          signal: s.signal,
-          timeoutMs: s.timeoutMs,
-          onStream: ev => out.stream(ev.name, ev.text),
-          onDisplay: ev => ev.update
-            ? out.updateDisplay(ev.data, ev.metadata, ev.transient)
-            : out.display(ev.data, ev.metadata, ev.transient),
-          onClearOutput: ev => out.clear(ev.wait),
-          // Headless: no one can type. Cancelling makes input() raise, as nbconvert's does.
-          onInput: () => null,
-        });
-        out.setExecutionCount(r.executionCount);
-        if (r.result) out.result(r.result.data, r.result.metadata, r.executionCount);
-        if (r.status === 'error' && r.error) {
-          out.error(r.error.ename, r.error.evalue, r.error.traceback);
-          if (r.error.ename === 'KeyboardInterrupt') await settleInterrupt(s.signal);
-          status = s.signal.aborted ? 'interrupted' : 'error';
-        }
-      } catch (e) {
-        if (!(e instanceof PyCtxError)) throw e;
-        if (s.signal.aborted || e.code === 'interrupted') {
-          status = 'interrupted';
-          out.error('KeyboardInterrupt', '', [`KeyboardInterrupt: run interrupted by pyctx (Ctrl-C)`]);
-        } else if (e.code === 'timeout') {
-          status = 'timeout';
-          const secs = (s.timeoutMs ?? 0) / 1000;
-          out.error('TimeoutError', `cell timed out after ${secs} s`, [`TimeoutError: cell timed out after ${secs} s (pyctx --timeout)`]);
-        } else if (e.code === 'worker_crashed' || e.code === 'session_worker_unavailable' || e.code === 'context_not_bound') {
-          status = 'crashed';
-          const how = describeExit(e);
-          out.error('WorkerCrashed', `the Python worker running this cell died (${how})`,
-            [`WorkerCrashed: the Python worker running this cell died (${how}); later cells were not run`]);
-          outcome.message = `cell ${index + 1} killed its Python worker (${how})`;
-        } else {
-          throw e;
-        }
-      }
+      const { status, why } = await runCell(ctx, outputs.beginCell(index, cell), joinText(cell.source), s);
       outcome.cellsRun++;
       s.progress.cell(name, n + 1, cells.length, index + 1, status, Date.now() - cellStart);
-      if (status === 'ok') continue;
-      if (status === 'error' && s.allowErrors) continue;
-      if (status === 'timeout' && s.allowErrors) continue;
+      if (status === 'ok' || ((status === 'error' || status === 'timeout') && s.allowErrors)) continue;
+      const where = `cell ${index + 1}`;
       outcome.status = status;
       outcome.failedCell = index + 1;
-      outcome.message ??= status === 'error' ? `cell ${index + 1} raised ${errorSummary(cell)}`
-        : status === 'timeout' ? `cell ${index + 1} timed out after ${(s.timeoutMs ?? 0) / 1000} s`
-        : `interrupted during cell ${index + 1}`;
+      outcome.message = status === 'error' ? `${where} raised ${errorSummary(cell)}`
+        : status === 'timeout' ? `${where} timed out after ${(s.timeoutMs ?? 0) / 1000} s`
+        : status === 'crashed' ? `${where} killed its Python worker (${why})`
+        : `interrupted during ${where}`;
       break;
     }
   } finally {
@@ -141,10 +143,12 @@ export async function runNotebook(pool: Pool, job: RunJob, s: RunSettings, unbin
   return outcome;
 }
 
+/** `ENAME: first line of evalue` of the cell's error, short enough for one line. */
 function errorSummary(cell: CodeCell): string {
   const err = cell.outputs.find(o => o.output_type === 'error');
   if (!err || err.output_type !== 'error') return 'an error';
-  return err.evalue ? `${err.ename}: ${err.evalue}` : err.ename;
+  const value = err.evalue.split('\n')[0].slice(0, 200);
+  return value ? `${err.ename}: ${value}` : err.ename;
 }
 
 /** The language_info Jupyter records after a run (name and version of the interpreter used). */

@@ -8,9 +8,10 @@ Usage:
   pyctx exec CODE | -          run statements in a fresh context ("-" reads stdin)
   pyctx eval EXPR              evaluate one expression, print its value as JSON
   pyctx stats [--json]         start a pool and print its statistics
-  pyctx bench [--runs N] [--cells N]
+  pyctx bench [--runs N] [--cells N] [--all]
                                pyctx run vs jupyter nbconvert --execute on a
-                               generated notebook of small cells (median, ratio)
+                               generated notebook of small cells (median, ratio);
+                               --all: the whole npm run bench suite (source checkout)
 
 Options:
   -o, --output FILE   where the executed notebook goes (one notebook only);

@@ -1,6 +1,6 @@
 // Applies one execution's stream of pyctx/output notifications to its
 // NotebookCellExecution, with Jupyter's semantics: stream text appended live to the
-// last output of the same stream, display_data as new outputs, clear_output(wait)
+// last output of the same stream (throttled as the output grows), display_data as new outputs, clear_output(wait)
 // deferred until the next output, update_display by display_id (also in other
 // cells, through the notebook's DisplayRegistry).
 import * as vscode from 'vscode';
@@ -44,6 +44,16 @@ export class DisplayRegistry {
 /** Updates an output in a cell that is not the running one (a short-lived execution keeps its summary). */
 export type ForeignUpdate = (cell: vscode.NotebookCell, outputId: string, items: vscode.NotebookCellOutputItem[]) => Promise<void>;
 
+/**
+ * Minimum time between two stream writes of one cell. Every write makes the
+ * workbench re-render the whole stream output, so a flood is written in a few
+ * large appends instead of many: short while the output is small (live progress
+ * prints), longer as it grows (1 MiB -> ~300 ms, capped at 1 s).
+ */
+export function streamFlushInterval(bytesSoFar: number): number {
+  return Math.min(1000, 50 + Math.floor((bytesSoFar / (1 << 20)) * 250));
+}
+
 export class CellOutputWriter {
   private last: { output: vscode.NotebookCellOutput; stream?: 'stdout' | 'stderr' } | undefined;
   private clearPending = false;
@@ -52,6 +62,11 @@ export class CellOutputWriter {
   /** Writes to this execution are applied in order, so awaiting the last one is enough. */
   private lastWrite: Thenable<void> = Promise.resolve();
   private readonly foreign = new Set<Promise<void>>();
+  /** Stream text not written yet (throttled, see streamFlushInterval). */
+  private buffered: { name: 'stdout' | 'stderr'; parts: string[] } | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastStreamWrite = 0;
+  private streamBytes = 0;
 
   constructor(
     private readonly exec: vscode.NotebookCellExecution,
@@ -60,8 +75,9 @@ export class CellOutputWriter {
   ) {}
 
   handle(o: OutputPayload): void {
+    if (o.kind === 'stream') return this.stream(o.name, o.text);
+    this.flushStream();   // everything else keeps its place after the text before it
     switch (o.kind) {
-      case 'stream': return this.stream(o.name, o.text);
       case 'display': return this.display(o.data, o.metadata, o.displayId);
       case 'update_display': return this.updateDisplay(o.displayId, o.data);
       case 'clear_output':
@@ -74,15 +90,32 @@ export class CellOutputWriter {
 
   stream(name: 'stdout' | 'stderr', text: string): void {
     if (!text) return;
+    if (this.buffered && this.buffered.name !== name) this.flushStream();
+    (this.buffered ??= { name, parts: [] }).parts.push(text);
+    this.streamBytes += text.length;
+    const wait = this.lastStreamWrite + streamFlushInterval(this.streamBytes) - Date.now();
+    if (wait <= 0) this.flushStream();
+    else this.flushTimer ??= setTimeout(() => this.flushStream(), wait);
+  }
+
+  /** Writes buffered stream text: appended to the last output when it is the same stream. */
+  private flushStream(): void {
+    if (this.flushTimer) { clearTimeout(this.flushTimer); this.flushTimer = undefined; }
+    const b = this.buffered;
+    if (!b) return;
+    this.buffered = undefined;
+    this.lastStreamWrite = Date.now();
+    const text = b.parts.length === 1 ? b.parts[0] : b.parts.join('');
     this.flushPendingClear();
-    if (this.last?.stream === name) {
-      this.track(this.exec.appendOutputItems(streamItem(name, text), this.last.output));
+    if (this.last?.stream === b.name) {
+      this.track(this.exec.appendOutputItems(streamItem(b.name, text), this.last.output));
       return;
     }
-    this.append(new vscode.NotebookCellOutput([streamItem(name, text)]), name);
+    this.append(new vscode.NotebookCellOutput([streamItem(b.name, text)]), b.name);
   }
 
   display(data: MimeBundle, metadata: Record<string, unknown> = {}, displayId?: string): void {
+    this.flushStream();
     this.flushPendingClear();
     const output = new vscode.NotebookCellOutput(bundleItems(data), metadata);
     if (displayId) this.displays.add(displayId, this.exec.cell, outputId(output));
@@ -91,12 +124,14 @@ export class CellOutputWriter {
 
   /** An output that is not a stream or display (errors, notices). */
   appendOutput(output: vscode.NotebookCellOutput): void {
+    this.flushStream();
     this.flushPendingClear();
     this.append(output);
   }
 
   /** Resolves when every write issued so far has been applied (call before exec.end). */
   async settled(): Promise<void> {
+    this.flushStream();
     await Promise.allSettled([this.lastWrite, ...this.foreign]);
   }
 
@@ -124,6 +159,7 @@ export class CellOutputWriter {
 
   private clearNow(): void {
     this.clearPending = false;
+    this.streamBytes = 0;
     this.last = undefined;
     this.own.clear();
     this.displays.forgetCell(this.exec.cell);

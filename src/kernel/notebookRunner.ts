@@ -108,8 +108,9 @@ export class NotebookRunner implements vscode.Disposable {
     this.draining = true;
     try {
       for (let task = this.queue.shift(); task; task = this.queue.shift()) {
-        await this.restarting;
-        await task.run();
+        await this.restarting?.catch(() => undefined);
+        // A task that throws (its notebook closed under it) must not stop the queue.
+        try { await task.run(); } catch { /* nothing left to report to */ }
       }
     } finally {
       this.draining = false;
@@ -118,7 +119,9 @@ export class NotebookRunner implements vscode.Disposable {
 
   /** Ends every queued (not yet started) cell without running it. */
   cancelPending(): void {
-    for (const task of this.queue.splice(0)) task.cancel();
+    for (const task of this.queue.splice(0)) {
+      try { task.cancel(); } catch { /* the notebook is already closed */ }
+    }
   }
 
   private async execute(code: string, cell: vscode.NotebookCell | undefined, onOutput: (o: OutputPayload) => void): Promise<ExecuteResult & { restarted?: boolean }> {

@@ -10,7 +10,7 @@ import { runExecute } from './execute';
 import { listenNotebooks, warmLiveFeatures } from './language';
 import { ChangePusher } from './notify';
 import { DEFAULT_OPTIONS, PoolHost } from './poolHost';
-import { refsPage, statsPayload } from './queries';
+import { RefsCache, statsPayload } from './queries';
 import { onRequest, onRequest0, sendNotification, sendRequest } from './rpc';
 import { NotebookSessions } from './sessions';
 import { parseServerOptions } from './options';
@@ -20,6 +20,7 @@ let host: PoolHost | undefined;
 let sessions: NotebookSessions | undefined;
 let pusher: ChangePusher | undefined;
 let options: lsp.ServerOptions = {};
+const refsCache = new RefsCache();
 
 const need = <T>(v: T | undefined): T => {
   if (v === undefined) throw new Error('the server is not initialized');
@@ -41,6 +42,7 @@ connection.onInitialize((params): InitializeResult => {
   sessions = new NotebookSessions(h, {
     onLost: p => { sendNotification(connection, lsp.sessionLost, p); push.stats(); },
     onChanged: () => push.stats(),
+    onEnded: s => refsCache.forget(s.sessionId),
   });
   return {
     capabilities: {
@@ -57,7 +59,7 @@ connection.onInitialized(() => {
   void h.start().then(pool => {
     if (!pool) return;
     pool.on('stats', () => pusher?.stats());
-    pool.on('refs', (ev: { sessionId?: string }) => { if (ev?.sessionId) pusher?.refs(ev.sessionId); });
+    pool.on('refs', ev => { refsCache.invalidate(ev.sessionId); pusher?.refs(ev.sessionId); });
     pusher?.stats();
   });
 });
@@ -78,22 +80,24 @@ onRequest(connection, lsp.execute, (p, token) => guarded((params: lsp.ExecutePar
   askInput: (q, t) => sendRequest(connection, lsp.inputRequest, q, t),
   coalesceMs: options.streamCoalesceMs ?? DEFAULT_OPTIONS.streamCoalesceMs,
   maxBytes: options.outputMaxBytes ?? DEFAULT_OPTIONS.outputMaxBytes,
-  onRan: s => { pusher?.refs(s.sessionId); pusher?.stats(); warmLiveFeatures(s); },
+  onRan: s => { refsCache.invalidate(s.sessionId); pusher?.refs(s.sessionId); pusher?.stats(); warmLiveFeatures(s); },
 }, token))(p));
 onRequest0(connection, lsp.stats, guarded(async () => statsPayload(await need(host).get())));
 onRequest0(connection, lsp.sessions, guarded(async () => sess().list()));
-onRequest(connection, lsp.refs, guarded(async p => refsPage(await need(host).get(), requireString(p?.sessionId, 'sessionId'), p.offset, p.limit)));
+onRequest(connection, lsp.refs, guarded(async p => refsCache.page(await need(host).get(), requireString(p?.sessionId, 'sessionId'), p.offset, p.limit)));
 onRequest(connection, lsp.releaseRef, guarded(async p => {
   const pool = await need(host).get();
   const ref = { __type__: 'ref' as const, __schema__: 1 as const, id: requireString(p?.refId, 'refId'),
     session_id: requireString(p.sessionId, 'sessionId'), type_name: '', python_module: '' };
   const released = await pool.releaseRef(ref);
+  refsCache.invalidate(p.sessionId);
   pusher?.refs(p.sessionId);
   return { released };
 }));
 onRequest(connection, lsp.releaseSession, guarded(async p => {
   const pool = await need(host).get();
   const count = await pool.releaseSession(requireString(p?.sessionId, 'sessionId'));
+  refsCache.invalidate(p.sessionId);
   pusher?.refs(p.sessionId);
   return { count };
 }));

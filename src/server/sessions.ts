@@ -32,6 +32,8 @@ export interface NotebookSession {
 export interface SessionHooks {
   onLost(params: SessionLostParams): void;
   onChanged(): void;
+  /** The session is over (unbound, restarted, crashed): its refs are gone. */
+  onEnded(session: NotebookSession): void;
 }
 
 export class NotebookSessions {
@@ -139,6 +141,7 @@ export class NotebookSessions {
   }
 
   private forget(session: NotebookSession): void {
+    this.hooks.onEnded(session);
     // Only this session's own entry: a newer binding of the same notebook stays.
     if (this.byUri.get(session.notebookUri)?.session === session) this.byUri.delete(session.notebookUri);
     this.bySessionId.delete(session.sessionId);

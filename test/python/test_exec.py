@@ -178,6 +178,16 @@ class ExecTest(unittest.TestCase):
         finally:
             w.close()
 
+    def test_exits_when_stdin_closes_despite_user_threads(self):
+        w = WorkerProc()
+        try:
+            w.exec("import threading, time\n"
+                   "threading.Thread(target=time.sleep, args=(600,)).start()")
+            w.proc.stdin.close()
+            self.assertEqual(w.proc.wait(10), 0)
+        finally:
+            w.close()
+
     def test_python_m_start(self):
         w = WorkerProc(control=False, args=["-m", "pyctx_worker"],
                        env={"PYTHONPATH": os.path.join(os.path.dirname(__file__), "..", "..",
@@ -195,6 +205,19 @@ class ExecTest(unittest.TestCase):
             self.assertIn("ModuleNotFoundError", h["preload_errors"][0]["error"])
             self.assertEqual(h["session"], "s1")
             self.assertTrue(w.value("eval", code="'json' in __import__('sys').modules"))
+        finally:
+            w.close()
+
+    def test_preload_output_goes_to_the_first_request(self):
+        d = tempfile.mkdtemp(prefix="pyctx-test-")
+        with open(os.path.join(d, "noisy_mod.py"), "w") as f:
+            f.write("print('loading noisy')\n")
+        w = WorkerProc(env={"PYCTX_PRELOAD": "noisy_mod", "PYTHONPATH": d})
+        try:
+            events, reply = w.request("hello")
+            self.assertEqual(reply["value"]["preload_errors"], [])
+            self.assertEqual(stream_text(events), "loading noisy\n")
+            self.assertTrue(all(e["id"] == reply["id"] for e in events))
         finally:
             w.close()
 

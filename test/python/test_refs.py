@@ -85,6 +85,14 @@ class RefsTest(unittest.TestCase):
         self.assertIn("session released", reply["error"]["message"])
         self.assertEqual(self.w.value("attr", ref=b1, name="pattern", session="B"), "\\d+")
 
+    def test_session_release_of_the_bound_session_frees_its_variables(self):
+        self.w.exec("import os\nkeep_mod = os\nv1 = [1]\nv2 = 'x'\n_private = 3")
+        self.compile_pattern("s1")
+        self.assertEqual(self.w.value("session.release", session="s1"), {"count": 3})
+        _, r = self.w.exec("v1")
+        self.assertEqual(r["error"]["ename"], "NameError")
+        self.assertEqual(self.w.value("eval", code="(_private, os.sep)"), [3, "/"])
+
     def test_session_mismatch(self):
         ref = self.compile_pattern("A")
         _, reply = self.w.request("attr", ref=ref, name="pattern", session="B")

@@ -92,3 +92,13 @@ test('stats (text): one labelled line per figure', async () => {
   assert.match(r.stdout, /^interpreter\s+\/usr\/bin\/python3\.?\d* \(Python 3/m);
   assert.match(r.stdout, /^codec\s+msgpack/m, "Debian's python3 has the C msgpack");
 });
+
+test('bench: prints the table for a tiny notebook; without nbconvert it says the comparison was skipped', async () => {
+  // No nbconvert keeps this test cheap; `npm run bench` measures the real ratio.
+  const r = await runCli(['bench', '--runs', '1', '--cells', '3', '--python', '/usr/bin/python3'],
+    { env: { PYCTX_NBCONVERT: '/nonexistent/jupyter-nbconvert' }, timeoutMs: 120000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^notebook of 3 small cells, 1 runs each/m);
+  assert.match(r.stdout, /^pyctx run\s+\d+\.\d{3} s\s+\d+\.\d{3} s\s+\d+\.\d{3} s$/m);
+  assert.match(r.stdout, /^jupyter-nbconvert not installed: comparison skipped/m);
+});

@@ -93,6 +93,13 @@ test('a cell that kills its worker (os._exit) is reported by its position; what 
   assert.deepEqual(cells[3].outputs, []);
 });
 
+test('a cell error with a multi-line message is still reported on one line', async () => {
+  const nb = writeNb(tmp.dir, 'multiline.ipynb', ['raise ValueError("first line\\nsecond line")']);
+  const r = await runCli(['run', nb, '-o', path.join(tmp.dir, 'multiline.out.ipynb')]);
+  assert.equal(r.code, 1);
+  assertOneLine(r.stderr, /multiline\.ipynb: cell 1 raised ValueError: first line$/);
+});
+
 test('--timeout interrupts a cell that runs too long: exit 1, the cell holds a TimeoutError', async () => {
   const nb = writeNb(tmp.dir, 'slow.ipynb', ['print("start")', 'while True:\n    pass', 'print("never")']);
   const out = path.join(tmp.dir, 'slow.out.ipynb');

@@ -370,7 +370,11 @@ describe('stats, sessions, refs', () => {
     assert.deepEqual(page.refs.map(r => r.id), [all.refs[1].id]);
     const big = all.refs[0];
     assert.deepEqual(await h.api.releaseRef(b.sessionId, big.id), { released: true });
+    // Listings are cached per session between changes; a release or a run shows at once.
+    assert.equal((await h.api.refs(b.sessionId)).refs.some(r => r.id === big.id), false);
     assert.equal((await run(u, 'big')).result.error?.ename, 'NameError');
+    await run(u, 'fresh_var = "x" * 100');
+    assert.ok((await h.api.refs(b.sessionId)).refs.some(r => r.name === 'fresh_var'));
     assert.deepEqual(await h.api.releaseRef(b.sessionId, big.id), { released: false });
     const released = await h.api.releaseSession(b.sessionId);
     assert.ok(released.count >= 0);
