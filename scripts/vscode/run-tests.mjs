@@ -58,7 +58,9 @@ try {
   const result = await Promise.race([exited, sleep(timeoutMs).then(() => 'timeout')]);
   if (result === 'timeout') console.error(`vscode: tests did not finish within ${timeoutMs / 1000}s`);
   else code = result;
-  if (a.screenshot) await page.screenshot({ path: a.screenshot });
+  // On failure the window's last state is kept in the run dir (test-vscode.sh keeps it).
+  const shot = a.screenshot || (code !== 0 ? path.join(runDir, 'failed.png') : undefined);
+  if (shot) await page.screenshot({ path: shot }).then(() => code !== 0 && console.error(`vscode: window saved to ${shot}`), () => {});
 } catch (e) {
   console.error(`vscode: ${e.stack || e}`);
 } finally {

@@ -304,16 +304,13 @@ suite('views: Ref Explorer and status bar', () => {
 
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
     const ms = (xs: number[]) => xs.map(t => t.toFixed(0)).join(', ');
-    // Cold: the view hidden (nothing prefetched), the first page straight from the server.
-    await vscode.commands.executeCommand('workbench.view.explorer');
-    await waitFor('the Ref Explorer to be hidden', () => !views.refExplorer.treeView.visible);
+    // Cold: one page straight from the server (what an expand costs when nothing was prefetched).
     const cold: number[] = [];
     for (let i = 0; i < 3; i++) {
-      await views.refExplorer.refresh();
       const t0 = performance.now();
-      const page = await views.refExplorer.children(session);
+      const page = await api.refs.list(session.sessionId!, 0, REF_PAGE_SIZE);
       cold.push(performance.now() - t0);
-      assert.equal(page.filter(n => n.kind === 'ref').length, REF_PAGE_SIZE, JSON.stringify(page.slice(0, 2)));
+      assert.equal(page.refs.length, REF_PAGE_SIZE);
     }
     // Expand in the real view, as a user does: the view is visible, so the first page was
     // fetched when the server pushed the change; VS Code then asks for the children and
