@@ -223,6 +223,29 @@ suite('kernel: execution', function () {
     assert.ok(stats.numWorkers >= 1 && typeof stats.python === 'string', JSON.stringify(stats));
   });
 
+  test('a pool server restart (server setting changed) forgets every binding; the next run binds fresh', async () => {
+    const api = await pyctxApi();
+    const ed = await openCells('reset.ipynb', ['q = 1\nq', 'q']);
+    await run(ed, 0);
+    assert.ok(await api.getKernel(ed.notebook.uri), 'bound before the restart');
+    const config = vscode.workspace.getConfiguration('pyctx');
+    const restarted = async () => {
+      try { return (await api.pool.sessions()).every(s => s.notebookUri !== ed.notebook.uri.toString()); } catch { return false; }
+    };
+    try {
+      await config.update('refs.maxPerSession', 4321, vscode.ConfigurationTarget.Global);   // restarts the server
+      await waitFor('the server restart to drop the session', restarted, 30_000);
+      await waitFor('the kernel to be forgotten', async () => (await api.getKernel(ed.notebook.uri)) === undefined, 10_000);
+      const err = errorOf(await run(ed, 1));
+      assert.equal(err?.name, 'NameError', `state is gone, the run works: ${describeNb(ed.notebook)}`);
+      assert.equal(ed.notebook.cellAt(1).executionSummary?.executionOrder, 1, 'a fresh context counts from 1');
+    } finally {
+      await closeAllEditors();
+      await config.update('refs.maxPerSession', undefined, vscode.ConfigurationTarget.Global);
+      await waitFor('the server back after the reset', async () => { try { await api.pool.stats(); return true; } catch { return false; } }, 30_000);
+    }
+  });
+
   test('matplotlib figure renders as PNG (switching pyctx.python to an interpreter that has it)', async function () {
     // The default python3 here has no packages; Debian's has matplotlib. Switching the
     // setting restarts the server on the new interpreter (every notebook binds fresh).

@@ -256,6 +256,8 @@ suite('views: Ref Explorer and status bar', () => {
       assert.equal((await vscode.commands.executeCommand<{ unbound: boolean }>('pyctx.unbind', a.notebook.uri))?.unbound, true);
       await statusText(/^\$\(server-process\) 0\/1 not bound$/, 'to show the freed pool');
       await waitFor('the warning to clear', () => views.statusBar.snapshot().level === 'normal');
+      // No session left (the restart dropped every other one): the view says what to do.
+      await waitFor('the empty-state message', () => /^Run a cell in a notebook with the pyctx kernel/.test(views.refExplorer.message ?? ''));
     } finally {
       await closeAllEditors();
       const back = new Promise<void>(resolve => {
@@ -289,7 +291,7 @@ suite('views: Ref Explorer and status bar', () => {
   });
 
   test('10,000 refs in one session: paged, and expanding takes under 500 ms', async () => {
-    const nb = await notebookWith('many.ipynb', ["for _i in range(10_000):\n    globals()[f'v{_i:05d}'] = [_i] * (_i % 7)"]);
+    const nb = await notebookWith('many.ipynb', ["for _i in range(10_000):\n    globals()[f'v{_i:05d}'] = [_i] * (_i % 7)", 'extra = 1']);
     await run(nb, 0);
     const session = await sessionOf(nb);
     const first = await waitFor('the first page with a "+N more" node', async () => {
@@ -304,12 +306,17 @@ suite('views: Ref Explorer and status bar', () => {
 
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
     const ms = (xs: number[]) => xs.map(t => t.toFixed(0)).join(', ');
-    // Cold: one page straight from the server (what an expand costs when nothing was prefetched).
-    const cold: number[] = [];
+    // One page straight from the server (what an expand costs when nothing was prefetched):
+    // right after a cell changed the refs (the server lists all 10,000 again), then cached.
+    await run(nb, 1);
+    const fresh = performance.now();
+    assert.equal((await api.refs.list(session.sessionId!, 0, REF_PAGE_SIZE)).refs.length, REF_PAGE_SIZE);
+    const freshMs = performance.now() - fresh;
+    const cached: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
       const page = await api.refs.list(session.sessionId!, 0, REF_PAGE_SIZE);
-      cold.push(performance.now() - t0);
+      cached.push(performance.now() - t0);
       assert.equal(page.refs.length, REF_PAGE_SIZE);
     }
     // Expand in the real view, as a user does: the view is visible, so the first page was
@@ -335,7 +342,7 @@ suite('views: Ref Explorer and status bar', () => {
     }
     const best = Math.min(...rounds.map(median));
     console.log(`    10,000-ref session: expand in the view median ${best.toFixed(1)} ms (runs ${rounds.map(ms).join(' / ')}); `
-      + `first page from the server, nothing cached, median ${median(cold).toFixed(1)} ms (runs ${ms(cold)}); `
+      + `one page from the server: ${freshMs.toFixed(0)} ms after a change, then median ${median(cached).toFixed(1)} ms (runs ${ms(cached)}); `
       + `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
     assert.ok(best < 500, `expand took ${best.toFixed(1)} ms`);
 
@@ -345,6 +352,6 @@ suite('views: Ref Explorer and status bar', () => {
     const second = await views.refExplorer.children(session);
     assert.equal(second.filter(n => n.kind === 'ref').length, 2 * REF_PAGE_SIZE);
     const next = second.find(n => n.kind === 'more')!;
-    assert.equal(next.remaining, more.remaining! - REF_PAGE_SIZE);
+    assert.equal(next.remaining, current.remaining! - REF_PAGE_SIZE);
   });
 });
