@@ -18,7 +18,6 @@
 # pool server, Python workers): leftovers are listed, killed, and fail the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root="$PWD"
 
 mode=all
 runner_args=()
@@ -35,7 +34,7 @@ done
 
 # Build when a source is newer than the bundles (npm test has just built).
 if [ ! -f dist/extension.js ] || [ ! -f dist/test/vscode/index.js ] \
-   || [ -n "$(find src test/vscode python package.json -newer dist/test/vscode/index.js -type f -print -quit)" ]; then
+   || [ -n "$(find src test/vscode python package.json -newer dist/test/vscode/index.js -type f ! -name '*.pyc' -print -quit)" ]; then
   echo "vscode: building"; node scripts/build.mjs
 fi
 
@@ -114,7 +113,7 @@ if [ "$mode" != dev ]; then
   pkg="$(mktemp -d "${TMPDIR:-/tmp}/pyctx-vsix.XXXXXX")"
   t0=$SECONDS
   npx --no-install vsce package --out "$pkg/pyctx.vsix" > "$pkg/vsce.log" 2>&1 \
-    || { cat "$pkg/vsce.log" >&2; echo "vscode: vsce package failed" >&2; exit 1; }
+    || { cat "$pkg/vsce.log" >&2; rm -rf "$pkg"; echo "vscode: vsce package failed" >&2; exit 1; }
   echo "vscode: packaged pyctx.vsix ($(du -k "$pkg/pyctx.vsix" | cut -f1) KB, $(python3 -c "import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))" "$pkg/pyctx.vsix") files) in $((SECONDS - t0)) s"
   PYCTX_TEST_FILES="${PYCTX_TEST_FILES:-activation}" run_suite "installed vsix" --vsix "$pkg/pyctx.vsix"
   rm -rf "$pkg"

@@ -42,7 +42,7 @@ try {
   ({ browser, page } = await launchBrowser(runDir));
   // The extension host's console (the mocha reporter) reaches the page mixed with
   // the workbench's own log: hide "[Component]" lines and workbench stack frames.
-  const noise = /^(\[[\w :.-]+\]( |\[)|Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin|Ignoring fetching additional builtin)/;
+  const noise = /^(\[[\w :.-]+\]( |\[)|Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin|Ignoring fetching additional builtin|Creation of workbench contribution)/;
   await page.exposeFunction('codeAutomationLog', (_level, args) => {
     const line = format(...args);
     if (a.verbose || !(noise.test(line) || line.includes(`${server.url}/stable-`))) console.log(line);
