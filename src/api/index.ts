@@ -80,7 +80,8 @@ function kernelOf(runner: NotebookRunner): PyctxKernelApi {
   return k satisfies Kernel;
 }
 
-/** Streams a run's outputs as they arrive; completes after the last (or throws the request's error). */
+/** Streams a run's outputs as they arrive; completes after the last (or throws the request's error).
+ *  Silent, as the Jupyter API promises: not a cell run (no execution count, no `_N`). */
 async function* executeCode(runner: NotebookRunner, code: string, token: vscode.CancellationToken): AsyncGenerator<KernelOutput> {
   const buffered: KernelOutput[] = [];
   let wake: (() => void) | undefined;

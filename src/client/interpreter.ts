@@ -13,8 +13,11 @@ function pythonExtensionInstalled(): boolean {
   return vscode.extensions.getExtension(PVSC_EXTENSION_ID) !== undefined;
 }
 
+/** `resource` only scopes the Python extension's choice (per folder); `pyctx.python`
+ *  is window-scoped (one pool per window), so it is read without a resource: reading
+ *  it for a resource makes VS Code log a warning and could never differ. */
 export async function resolveInterpreter(resource?: vscode.Uri): Promise<ResolvedInterpreter> {
-  const configured = vscode.workspace.getConfiguration('pyctx', resource).get<string>('python')?.trim();
+  const configured = vscode.workspace.getConfiguration('pyctx').get<string>('python')?.trim();
   if (configured) return { python: configured, source: 'setting' };
   if (pythonExtensionInstalled()) {
     try {

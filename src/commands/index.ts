@@ -75,7 +75,7 @@ export function showStatsCommand(client: PyctxClient, channel: vscode.OutputChan
     channel.appendLine(statsReport(stats, sessions));
     channel.show(true);
     void vscode.window.showInformationMessage(
-      `pyctx pool: ${stats.checkedOut}/${stats.numWorkers} workers bound, ${stats.availableWorkers} available, ${stats.pendingRequests} queued.`);
+      `pyctx pool: ${stats.checkedOut}/${stats.size} workers bound, ${stats.availableWorkers} available, ${stats.pendingRequests} queued.`);
     return { ...stats, sessions };
   };
 }
@@ -83,7 +83,7 @@ export function showStatsCommand(client: PyctxClient, channel: vscode.OutputChan
 export function statsReport(s: PoolStatsPayload, sessions: SessionInfo[]): string {
   const lines = [
     `pyctx pool — ${s.python}${s.pythonVersion ? ` (Python ${s.pythonVersion})` : ''}${s.codec ? `, codec ${s.codec}` : ''}`,
-    `workers ${s.numWorkers}, available ${s.availableWorkers}, checked out ${s.checkedOut}, pending requests ${s.pendingRequests}`,
+    `size ${s.size}, workers ${s.numWorkers}, available ${s.availableWorkers}, checked out ${s.checkedOut}, pending requests ${s.pendingRequests}`,
     '', 'workers:',
     ...s.workers.map(w => `  pid ${w.pid}  ${w.state.padEnd(8)} ${formatBytes(w.rssBytes).padStart(10)}  ${w.owner ?? '-'}`),
     '', 'sessions:',

@@ -76,7 +76,8 @@ export class NotebookRunner implements vscode.Disposable {
 
   /**
    * Runs code in this notebook's context outside any cell (the exported API's
-   * executeCode), queued behind running cells. Outputs go to `onOutput`.
+   * executeCode), queued behind running cells. Outputs go to `onOutput`. Silent,
+   * as Jupyter's executeCode: the next cell's execution order is not bumped.
    */
   runCode(code: string, onOutput: (o: OutputPayload) => void, token?: vscode.CancellationToken): Promise<ExecuteResult> {
     return new Promise<ExecuteResult>((resolve, reject) => {
@@ -86,7 +87,7 @@ export class NotebookRunner implements vscode.Disposable {
         run: async () => {
           if (token?.isCancellationRequested) { reject(new vscode.CancellationError()); return; }
           started = true;
-          try { resolve(await this.execute(code, undefined, onOutput)); } catch (err) { reject(err); } finally { done = true; }
+          try { resolve(await this.execute(code, undefined, onOutput, true)); } catch (err) { reject(err); } finally { done = true; }
         },
         cancel: () => reject(new vscode.CancellationError()),
       };
@@ -124,13 +125,13 @@ export class NotebookRunner implements vscode.Disposable {
     }
   }
 
-  private async execute(code: string, cell: vscode.NotebookCell | undefined, onOutput: (o: OutputPayload) => void): Promise<ExecuteResult & { restarted?: boolean }> {
+  private async execute(code: string, cell: vscode.NotebookCell | undefined, onOutput: (o: OutputPayload) => void, silent = false): Promise<ExecuteResult & { restarted?: boolean }> {
     const running: Running = { executionId: randomUUID(), restarted: false };
     this.running = running;
     this.setStatus('busy');
     try {
       const result = await this.client.execute(
-        { executionId: running.executionId, notebookUri: this.uri, code, cellIndex: cell?.index, cwd: notebookCwd(this.notebook) },
+        { executionId: running.executionId, notebookUri: this.uri, code, cellIndex: cell?.index, cwd: notebookCwd(this.notebook), ...(silent ? { silent } : {}) },
         onOutput,
       );
       // An abort caused by our own restart is not a loss: restart() holds the new context.
@@ -139,12 +140,12 @@ export class NotebookRunner implements vscode.Disposable {
       else {
         if (!this.bound) void this.learnPid();   // bound implicitly by this run
         this.bound = true;
-        this.lastCount = result.executionCount || this.lastCount;
+        if (!silent) this.lastCount = result.executionCount || this.lastCount;
       }
       return result;
     } catch (err) {
       const code = errorCode(err);
-      if (code === 'worker_crashed' || code === 'not_bound' || code === 'session_worker_unavailable') this.markLost('dead');
+      if (code === 'worker_crashed' || code === 'context_not_bound' || code === 'session_worker_unavailable') this.markLost('dead');
       throw err;
     } finally {
       this.running = undefined;

@@ -30,6 +30,7 @@ export interface ServerOptions {
 }
 
 export interface PoolStatsPayload {
+  size: number;                  // configured cap on workers (bound + idle): the pool's `size`
   numWorkers: number;
   availableWorkers: number;
   checkedOut: number;
@@ -69,7 +70,7 @@ export interface RefInfoPayload {
 /** Every pyctx/* request fails with a ResponseError of code PYCTX_ERROR whose
  *  `data` says what went wrong in a stable string: `no_python` (no usable
  *  interpreter; message says which were tried and how to set `pyctx.python`),
- *  `not_bound`, `bad_request`, or a pool PyCtxError code passed through
+ *  `bad_request`, or a pool PyCtxError code passed through
  *  (`no_workers_available`, `worker_crashed`, `timeout`, `pool_saturated`, ...). */
 export const PYCTX_ERROR = -32050;
 export interface PyctxErrorData { code: string }
@@ -89,6 +90,9 @@ export interface ExecuteParams extends NotebookParams {
   code: string;
   cellIndex?: number;
   cwd?: string;                  // notebook folder: cwd and sys.path[0] on first bind
+  /** Not a cell run (the Jupyter API's executeCode): the notebook's execution count
+   *  stays, no `_N`/result ref is held; the reply's executionCount is the current one. */
+  silent?: boolean;
 }
 export interface ExecuteResult {
   status: 'ok' | 'error' | 'aborted';   // aborted: worker crashed / restarted mid-cell

@@ -4,7 +4,7 @@
 import { ResponseError } from 'vscode-languageserver';
 import { PYCTX_ERROR, type PyctxErrorData } from '../protocol/lsp';
 
-export type ServerErrorCode = 'no_python' | 'not_bound' | 'bad_request' | 'internal_error';
+export type ServerErrorCode = 'no_python' | 'bad_request' | 'internal_error';
 
 export class PyctxServerError extends Error {
   constructor(readonly code: ServerErrorCode, message: string) {

@@ -27,6 +27,7 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
   const notebookUri = requireString(params?.notebookUri, 'notebookUri');
   const executionId = requireString(params.executionId, 'executionId');
   if (typeof params.code !== 'string') throw new PyctxServerError('bad_request', 'code must be a string');
+  const silent = params.silent === true;
   const { session } = await deps.sessions.ensure(notebookUri, params.cwd);
   const sink = new OutputSink({ executionId, send: deps.sendOutput, coalesceMs: deps.coalesceMs, maxBytes: deps.maxBytes });
   const cancel = token?.onCancellationRequested(() => { session.ctx.interrupt(); });
@@ -46,12 +47,14 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
       runtimeContext: {
         notebook_uri: notebookUri,
         cell_index: params.cellIndex ?? null,
-        execution_count: session.executionCount + 1,
+        execution_count: silent ? session.executionCount : session.executionCount + 1,
       },
+      // Silent runs (API executeCode) are not cells: no count, no held `_N` result.
+      ...(silent ? { storeHistory: false } : {}),
     });
-    session.executionCount = r.executionCount;
+    if (!silent) session.executionCount = r.executionCount;
     sink.flush();
-    const out: ExecuteResult = { status: r.status, executionCount: r.executionCount };
+    const out: ExecuteResult = { status: r.status, executionCount: silent ? session.executionCount : r.executionCount };
     if (r.result) out.result = { data: jsonSafeBundle(r.result.data), metadata: r.result.metadata ?? {} };
     if (r.error) out.error = r.error;
     if (sink.truncated) out.truncated = true;
@@ -67,7 +70,7 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
       : { exitCode: session.ended?.exitCode ?? e.exitCode ?? null, signal: session.ended?.signal ?? e.signal ?? null,
           message: e.message ?? session.ended?.message ?? 'the worker crashed' };
     if (!session.ended) deps.sessions.markLost(session, crash);
-    const out: ExecuteResult = { status: 'aborted', executionCount: session.executionCount + 1, crash };
+    const out: ExecuteResult = { status: 'aborted', executionCount: session.executionCount + (silent ? 0 : 1), crash };
     if (sink.truncated) out.truncated = true;
     return out;
   } finally {

@@ -15,6 +15,7 @@ const LIST_TIMEOUT_MS = 30_000;
 export function statsPayload(pool: Pool): PoolStatsPayload {
   const s = pool.stats();
   return {
+    size: pool.size,
     numWorkers: s.numWorkers,
     availableWorkers: s.availableWorkers,
     checkedOut: s.checkedOut,

@@ -27,11 +27,9 @@ export interface PlainNode {
   remaining?: number;
 }
 
-/** Workers the pool may run: the configured size, or more if the server reports more. */
-export function poolCapacity(stats: PoolStatsPayload): number {
-  const size = vscode.workspace.getConfiguration('pyctx').get<number>('pool.size');
-  return Math.max(stats.numWorkers, typeof size === 'number' && size > 0 ? size : 0);
-}
+/** Workers the pool may run: the size the server's pool runs with (stats.size), not
+ *  the setting, which may be invalid (the server used its default) or not yet applied. */
+export function poolCapacity(stats: PoolStatsPayload): number { return stats.size; }
 
 /** Bound workers: one per session (checkedOut counts exactly those). */
 export function poolBound(stats: PoolStatsPayload): number { return stats.checkedOut; }

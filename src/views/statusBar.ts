@@ -45,7 +45,6 @@ export function createStatusBar(model: RefModel): { api: StatusBarApi; disposabl
   const disposables: vscode.Disposable[] = [item,
     model.onDidChange(node => { if (node === undefined) render(); }),
     vscode.window.onDidChangeActiveNotebookEditor(render),
-    vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('pyctx.pool.size')) render(); }),
     vscode.commands.registerCommand(PICK_COMMAND, () => showPick(model)),
   ];
   return { api: { snapshot: () => compute(model), pickItems: () => pickItems(model).map(i => i.label) }, disposables };
@@ -74,6 +73,7 @@ function compute(model: RefModel): StatusBarSnapshot {
   const state = active === 'no notebook' ? '' : ` ${active === 'running' ? '$(sync~spin)' : ''}${active}`;
   const lines = [
     `pyctx pool: ${bound} of ${total} workers bound`,
+    `size: ${stats.size}`,
     `numWorkers: ${stats.numWorkers}`,
     `availableWorkers: ${stats.availableWorkers}`,
     `checkedOut: ${stats.checkedOut}`,

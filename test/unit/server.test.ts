@@ -22,7 +22,7 @@ const nb = (name: string): string => pathToFileURL(path.join(tmp, name)).toStrin
 const streamText = (outs: OutputPayload[]): string =>
   outs.map(o => (o.kind === 'stream' ? o.text : '')).join('');
 
-async function run(uri: string, code: string, extra: { cellIndex?: number; cwd?: string } = {}) {
+async function run(uri: string, code: string, extra: { cellIndex?: number; cwd?: string; silent?: boolean } = {}) {
   const outs: OutputPayload[] = [];
   const result = await h.api.execute({ notebookUri: uri, code, ...extra }, o => outs.push(o));
   return { result, outs, text: streamText(outs) };
@@ -97,6 +97,24 @@ describe('sessions per notebook', () => {
     ].join('\n'), { cellIndex: 7 });
     assert.equal(r.text.trim(), `${u} 7 ${r.result.executionCount}`);
     assert.equal(r.result.executionCount, 2);
+    await h.api.unbind(u);
+  });
+
+  test('a silent run (API executeCode) is not counted and holds no result; the next cell continues the count', async () => {
+    const u = nb('silent.ipynb');
+    const b = await h.api.bind(u);
+    assert.equal((await run(u, '10')).result.executionCount, 1);
+    const quiet = await run(u, 'from pyctx_worker.runtime import get_context\nprint(get_context().get("execution_count"))\n1+1', { silent: true });
+    assert.equal(quiet.result.status, 'ok');
+    assert.equal(quiet.result.result?.data['text/plain'], '2', 'a silent run still returns its value');
+    assert.equal(quiet.result.executionCount, 1, 'the count stays');
+    assert.equal(quiet.text.trim(), '1', 'runtime context: no new count');
+    assert.equal((await h.api.sessions()).find(s => s.notebookUri === u)?.executionCount, 1);
+    const results = (await h.api.refs(b.sessionId)).refs.filter(r => r.kind === 'result').map(r => r.name).sort();
+    assert.deepEqual(results, ['_1'], 'no `_N` is held for the silent run');
+    const next = await run(u, '3');
+    assert.equal(next.result.executionCount, 2);
+    assert.equal(next.result.result?.data['text/plain'], '3');
     await h.api.unbind(u);
   });
 
@@ -335,16 +353,17 @@ describe('live completion and hover in notebook cells', () => {
 describe('stats, sessions, refs', () => {
   test('sessions and stats reflect bindings; statsChanged is pushed', async () => {
     const u = nb('stats.ipynb');
-    const pushed = new Promise<boolean>(resolve => {
-      const d = h.api.onStatsChanged(s => { if (s.sessions.some(x => x.notebookUri === u)) { d.dispose(); resolve(true); } });
+    const pushed = new Promise<number>(resolve => {
+      const d = h.api.onStatsChanged(s => { if (s.sessions.some(x => x.notebookUri === u)) { d.dispose(); resolve(s.size); } });
     });
     const b = await h.api.bind(u);
-    assert.equal(await pushed, true);
+    assert.equal(await pushed, 4, 'pushed stats carry the pool size');
     const sessions = await h.api.sessions();
     const mine = sessions.find(s => s.notebookUri === u);
     assert.equal(mine?.pid, b.pid);
     assert.equal(mine?.state, 'idle');
     const st = await h.api.stats();
+    assert.equal(st.size, 4, 'the configured pool size (poolSize), not the started workers');
     assert.ok(st.workers.some(w => w.pid === b.pid && w.owner === u));
     assert.ok(st.python.length > 0);
     await h.api.unbind(u);

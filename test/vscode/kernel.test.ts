@@ -1,7 +1,7 @@
 // The pyctx kernel in a real VS Code: binding and isolation, state across cells,
 // closing returns the worker, outputs (streams, rich mime bundles, errors,
 // display updates), execution order, run-all stopping at an error, input()
-// through the input box, and the exported Jupyter-shaped API.
+// through the input box, and the exported Jupyter-shaped API (executeCode silent).
 // Faults (interrupt, restart, kill -9, sys.exit) are in kernel-faults.test.ts.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -90,7 +90,8 @@ suite('kernel: execution', function () {
     ]);
     const html = await run(ed, 0);
     assert.equal(textOf(html, 'text/html'), '<b>bold</b>', describeNb(ed.notebook));
-    assert.ok(textOf(html, 'text/plain').includes('H object'), 'text/plain fallback is kept');
+    // repr() (`<__main__.H object at 0x..>`) or IPython's pretty form (`<__main__.H at 0x..>`).
+    assert.match(textOf(html, 'text/plain'), /<__main__\.H (object )?at 0x/, 'text/plain fallback is kept');
     await run(ed, 1);
     const pngItem = ed.notebook.cellAt(1).outputs.flatMap(o => o.items).find(i => i.mime === 'image/png');
     assert.ok(pngItem, describeNb(ed.notebook));
@@ -221,6 +222,24 @@ suite('kernel: execution', function () {
     assert.equal(errs[0]?.mime, ERROR);
     const stats = await api.pool.stats();
     assert.ok(stats.numWorkers >= 1 && typeof stats.python === 'string', JSON.stringify(stats));
+  });
+
+  test('executeCode is silent: it does not count as a cell run (the next cell\'s order is n+1)', async () => {
+    const api = await pyctxApi();
+    const ed = await openCells('silent.ipynb', ['a = 1', 'a + 1']);
+    await run(ed, 0);
+    const n = ed.notebook.cellAt(0).executionSummary?.executionOrder;
+    assert.ok(typeof n === 'number' && n >= 1, describeNb(ed.notebook));
+    const kernel = await api.getKernel(ed.notebook.uri);
+    assert.ok(kernel);
+    const items = [];
+    for await (const o of kernel.executeCode('1+1', new vscode.CancellationTokenSource().token)) items.push(...o.items);
+    assert.deepEqual(items.map(i => [i.mime, new TextDecoder().decode(i.data)]), [['text/plain', '2']]);
+    const second = await run(ed, 1);
+    assert.equal(textOf(second, 'text/plain'), '2', describeNb(ed.notebook));
+    assert.equal(ed.notebook.cellAt(1).executionSummary?.executionOrder, n + 1, describeNb(ed.notebook));
+    const session = (await api.pool.sessions()).find(s => s.notebookUri === ed.notebook.uri.toString());
+    assert.equal(session?.executionCount, n + 1, 'the server counts cells only');
   });
 
   test('a pool server restart (server setting changed) forgets every binding; the next run binds fresh', async () => {

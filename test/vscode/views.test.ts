@@ -2,7 +2,8 @@
 // content for two notebooks, release of a ref / a session's refs from the tree
 // commands (Python sees it: NameError), unbind from the tree (the worker goes
 // back: status bar and stats change), the status bar through bind/unbind and pool
-// exhaustion (size-1 pool), and a 10,000-ref session expanding in under 500 ms.
+// exhaustion (size-1 pool), the server's pool size (not the setting's), and a
+// 10,000-ref session expanding in under 500 ms.
 // The tree is read through the extension's exported API (`api.views`), i.e. the
 // same nodes the real TreeView shows. Confirmation dialogs are stubbed (UI only).
 import * as assert from 'node:assert/strict';
@@ -267,6 +268,31 @@ suite('views: Ref Explorer and status bar', () => {
       });
       await setSetting('pool.size', undefined);
       await back;
+      await statusText(/^\$\(server-process\) 0\/4/, 'to show the default pool again', 30_000);
+    }
+  });
+
+  test('the pool size shown is the server\'s: an invalid pyctx.pool.size (0) shows the default 4 the pool runs with', async () => {
+    await closeAllEditors();
+    const restarted = () => new Promise<void>(resolve => {
+      const sub = views.refExplorer.onDidChange(() => {
+        if (views.statusBar.snapshot().text.startsWith('$(loading~spin)')) { sub.dispose(); resolve(); }
+      });
+    });
+    let reset = restarted();
+    await setSetting('pool.size', 0);
+    try {
+      await reset;
+      // The server drops the bad value and starts its default pool of 4; the setting says 0, one warm worker runs.
+      await statusText(/^\$\(server-process\) 0\/4$/, 'to show the server\'s pool size', 30_000);
+      assert.equal((await api.pool.stats()).size, 4);
+      const [pool] = await views.refExplorer.roots();
+      assert.match(pool.description, /^0\/4 bound/);
+      assert.match(views.statusBar.snapshot().tooltip, /size: 4/);
+    } finally {
+      reset = restarted();
+      await setSetting('pool.size', undefined);
+      await reset;
       await statusText(/^\$\(server-process\) 0\/4/, 'to show the default pool again', 30_000);
     }
   });
