@@ -2,8 +2,8 @@
 
 Importable as `pyctx_worker.display` (and installed as builtins by the worker).
 format_bundle() turns an object into a Jupyter mime bundle from its _repr_*_
-methods; binary types (image/png, image/jpeg, application/pdf) are bytes, text
-types str. Events go through `_sink`, which the worker sets to a function that
+methods (text/plain from IPython's pretty printer, pretty.py); binary types
+(image/png, image/jpeg, application/pdf) are bytes, text types str. Events go through `_sink`, which the worker sets to a function that
 sends them for the running request after the pending stream output; outside a
 worker display() falls back to printing text/plain. Matplotlib figures are
 rendered by flush_figures() (plt.show() and cell end).
@@ -85,6 +85,21 @@ def _is_figure(obj):
     return t.__module__ == "matplotlib.figure" and t.__name__ == "Figure"
 
 
+# Types whose IPython text/plain is exactly repr(): no need to load pretty.py for them.
+_REPR_TYPES = frozenset((int, float, str, bytes, bool, type(None), complex))
+
+
+def text_plain(obj):
+    """Jupyter's text/plain for obj (IPython's pretty printer, see pretty.py)."""
+    if type(obj) in _REPR_TYPES:
+        try:
+            return repr(obj)
+        except Exception as e:  # e.g. int above sys.get_int_max_str_digits()
+            return "<unrepresentable %s: %s>" % (type(obj).__name__, e)
+    from . import pretty  # loaded on the first container/object result (start time)
+    return pretty.text_plain(obj)
+
+
 def format_bundle(obj, include=None, exclude=None):
     """(data, metadata) mime bundle for obj; text/plain is always present."""
     data, metadata = {}, {}
@@ -122,10 +137,7 @@ def format_bundle(obj, include=None, exclude=None):
         except Exception:
             continue
     if "text/plain" not in data:
-        try:
-            data["text/plain"] = repr(obj)
-        except Exception as e:
-            data["text/plain"] = "<unrepresentable %s: %s>" % (type(obj).__name__, e)
+        data["text/plain"] = text_plain(obj)
     if include:
         data = {k: v for k, v in data.items() if k in include or k == "text/plain"}
     if exclude:

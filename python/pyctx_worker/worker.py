@@ -30,6 +30,23 @@ class ProtocolError(Exception):
     pass
 
 
+class StdinNotImplementedError(NotImplementedError):
+    """input() while the front end cannot answer; IPython's error of the same name."""
+
+
+_NO_STDIN = "raw_input was called, but this frontend does not support input requests."
+
+
+def _stdin_not_implemented():
+    """The error ipykernel raises: IPython's own class when the user has it loaded
+    (so `except StdinNotImplementedError` works), else ours (importing IPython
+    here would cost a few hundred ms)."""
+    cls = getattr(sys.modules.get("IPython.core.error"), "StdinNotImplementedError", None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+        cls = StdinNotImplementedError
+    return cls(_NO_STDIN)
+
+
 def _max_frame_bytes():
     try:
         return int(os.environ.get("PYCTX_MAX_FRAME_BYTES") or DEFAULT_MAX_FRAME_BYTES)
@@ -85,6 +102,7 @@ class Worker:
         self.registry.namespace = self.namespace
         self.execution_count = 0
         self.in_exec = False
+        self.busy = False  # a main-channel request is being handled (its reply not yet sent)
         self.sys_path0 = None
 
         os.environ.setdefault("MPLBACKEND", "agg")
@@ -95,6 +113,8 @@ class Worker:
         builtins.input = self._input
         hooks.install(self._patch_getpass)
         execution.install_sigint()
+        self._real_exit = os._exit
+        self._install_exit_hook()
 
         self.handlers = {
             Op.HELLO: self.op_hello, Op.CONFIGURE: self.op_configure, Op.EXEC: self.op_exec,
@@ -159,6 +179,7 @@ class Worker:
                 self.handle(req)
             except KeyboardInterrupt:
                 execution.state.running = False
+                self.busy = False
 
     def handle(self, req):
         if type(req) is not dict:
@@ -179,6 +200,7 @@ class Worker:
                                     ErrorCode.PROTOCOL_ERROR, msg))
             return
         self.capture.request_id = rid
+        self.busy = True
         token = runtime.enter(req.get("runtime_context"))
         try:
             reply = {"id": rid, "ok": True, "value": handler(req)}
@@ -201,6 +223,7 @@ class Worker:
             runtime.leave(token)
         self.capture.drain()
         self.writer.send(reply)
+        self.busy = False
         if op == Op.SHUTDOWN:
             self._exit()
 
@@ -221,7 +244,37 @@ class Worker:
         except BaseException:
             pass
         self.capture.drain()
-        os._exit(0)
+        self._real_exit(0)
+
+    # ------------------------------------------------------------ os._exit()
+
+    def _install_exit_hook(self):
+        """os._exit() from user code first sends the output printed before it.
+
+        The capture thread batches on a timer, so text flushed right before
+        os._exit() would still sit in the pipe when the process dies. While a
+        request runs, the wrapper flushes Python's and C's stdio, drains the pipes
+        and sends the stream events synchronously, then exits with the same status.
+        Forked children (multiprocessing, os.fork) share this os module but not our
+        channel: they exit directly.
+        """
+        pid = os.getpid()
+        real_exit = self._real_exit
+
+        def _exit(status, /):
+            if os.getpid() == pid and self.busy:
+                self._send_output_before_exit()
+            real_exit(status)
+        _exit.__doc__ = real_exit.__doc__
+        os._exit = _exit
+
+    def _send_output_before_exit(self):
+        if threading.get_ident() == execution.main_thread_id and execution.state.shield:
+            return  # a signal handler interrupted our own frame write: its locks are held
+        try:
+            self.capture.drain()
+        except BaseException:  # a deferred interrupt, a closed pipe: exit anyway
+            pass
 
     # ------------------------------------------------------------ input()
 
@@ -255,7 +308,9 @@ class Worker:
             self.writer.send(_error(rid if type(rid) is int else None, ErrorCode.PROTOCOL_ERROR,
                                     "expected input_reply while input() waits, got %r" % (op,)))
             raise EOFError("input() aborted: received %r instead of input_reply" % (op,))
-        if req.get("cancelled"):
+        if req.get("unavailable"):  # the caller has no way to ask (no onInput handler)
+            raise _stdin_not_implemented()
+        if req.get("cancelled"):  # the user dismissed the prompt
             raise KeyboardInterrupt("input cancelled")
         value = req.get("value")
         return "" if value is None else str(value)

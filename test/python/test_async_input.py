@@ -1,5 +1,6 @@
 """Top-level await, runtime context isolation, and input()/getpass round trips."""
 
+import importlib.util
 import unittest
 
 from wclient import WorkerProc, stream_text
@@ -106,6 +107,26 @@ class InputTest(unittest.TestCase):
         self.assertEqual(r["status"], "error")
         self.assertEqual(r["error"]["ename"], "KeyboardInterrupt")
         self.assertEqual(self.w.value("eval", code="1+1"), 2)
+
+    def test_unavailable_front_end_raises_stdin_not_implemented(self):
+        _, _, r = self._answer("input('x')", cancelled=True, unavailable=True)
+        self.assertEqual(r["status"], "error")
+        self.assertEqual(r["error"]["ename"], "StdinNotImplementedError")
+        self.assertEqual(r["error"]["evalue"], "raw_input was called, but this frontend "
+                         "does not support input requests.")
+        # a NotImplementedError (as IPython's is), catchable by user code; getpass too
+        _, _, r = self._answer("import getpass\ntry:\n    getpass.getpass()\n"
+                               "except NotImplementedError as e:\n    caught = type(e).__name__\n"
+                               "caught", cancelled=True, unavailable=True)
+        self.assertEqual(r["result"]["data"]["text/plain"], "'StdinNotImplementedError'")
+        self.assertEqual(self.w.value("eval", code="1+2"), 3)
+
+    @unittest.skipUnless(importlib.util.find_spec("IPython") is not None, "IPython not installed")
+    def test_unavailable_uses_ipythons_class_once_loaded(self):
+        _, _, r = self._answer("from IPython.core.error import StdinNotImplementedError as E\n"
+                               "try:\n    input()\nexcept E:\n    ok = True\nok",
+                               cancelled=True, unavailable=True)
+        self.assertEqual(r["result"]["data"]["text/plain"], "True", r)
 
     def test_sigint_while_waiting_for_input(self):
         rid = self.w.start("exec", code="input('never answered')")

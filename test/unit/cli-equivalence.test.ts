@@ -21,9 +21,7 @@ import path from 'node:path';
 import { FIXTURES, makeTmp, readNb, runCli, text } from './cli-helpers';
 
 /** Fixtures whose outputs are known to differ, with the reason (run as `todo`: reported, not failing). */
-const KNOWN_DEVIATIONS: Record<string, string> = {
-  'pretty.ipynb': "worker text/plain is repr(); IPython's pretty printer differs (default object reprs, classes, builtins, long containers wrapped)",
-};
+const KNOWN_DEVIATIONS: Record<string, string> = {};
 
 const haveNbconvert = spawnSync('jupyter-nbconvert', ['--version'], { stdio: 'ignore' }).status === 0
   && spawnSync('/usr/bin/python3', ['-c', 'import ipykernel'], { stdio: 'ignore' }).status === 0;
