@@ -9,6 +9,7 @@ import { CliError, Exit, oneLine } from './errors';
 import { readNotebook } from './nbformat';
 import { Progress } from './progress';
 import { runAll, type RunJob, type RunOutcome } from './run';
+import { DEFAULT_MAX_OUTPUT_BYTES } from './outputs';
 import { execCommand, evalCommand } from './oneshot';
 import { statsCommand } from './stats';
 import { benchCommand } from './bench';
@@ -41,6 +42,15 @@ function positiveInt(flag: string, v: string | undefined): number | undefined {
   const n = positiveNumber(flag, v);
   if (n !== undefined && !Number.isInteger(n)) throw new CliError('usage', `${flag} needs a whole number, got "${v}"`);
   return n;
+}
+
+/** A byte count: a whole number >= 0 (digits only, so "1e3" or "4M" are refused, not guessed). */
+function byteCount(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(Number(v))) {
+    throw new CliError('usage', `${flag} needs a whole number of bytes (0 = no limit), got "${v}"`);
+  }
+  return Number(v);
 }
 
 export interface PoolChoice { python?: string; preload?: string[] }
@@ -85,6 +95,7 @@ async function runCommand(argv: string[]): Promise<number> {
     inplace: { type: 'boolean' },
     jobs: { type: 'string', short: 'j' },
     'allow-errors': { type: 'boolean' },
+    'max-output-bytes': { type: 'string' },
     progress: { type: 'boolean' },
   });
   if (values.help) { process.stdout.write(USAGE); return Exit.ok; }
@@ -93,6 +104,7 @@ async function runCommand(argv: string[]): Promise<number> {
   if (values.output && positionals.length > 1) throw new CliError('usage', '-o takes one notebook; with several, use --inplace or the default NAME.executed.ipynb');
   const jobs = positiveInt('-j', values.jobs) ?? 1;
   const timeoutS = positiveNumber('--timeout', values.timeout);
+  const maxOutputBytes = byteCount('--max-output-bytes', values['max-output-bytes']) ?? DEFAULT_MAX_OUTPUT_BYTES;
 
   // Every input is read and checked before any Python starts: bad input fails fast.
   const list: RunJob[] = positionals.map(input => ({
@@ -109,6 +121,7 @@ async function runCommand(argv: string[]): Promise<number> {
     outcomes = await runAll(pool, list, jobs, {
       allowErrors: !!values['allow-errors'],
       timeoutMs: timeoutS === undefined ? undefined : Math.round(timeoutS * 1000),
+      maxOutputBytes,
       progress: new Progress(!!values.progress || !!process.stderr.isTTY),
       signal: ac.signal,
     });

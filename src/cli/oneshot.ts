@@ -4,6 +4,7 @@
 // and a Python error's traceback on stderr. eval prints plain values as JSON and
 // other objects (which arrive as refs) as their Python repr.
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import type { Pool } from '../pool';
 import { PyCtxError, isRef } from '../pool';
 import { CliError, Exit } from './errors';
@@ -49,7 +50,8 @@ export async function execCommand(pool: Pool, arg: string, opts: OneshotOptions)
       signal: opts.signal,
       onStream: ev => (ev.name === 'stderr' ? process.stderr : process.stdout).write(ev.text),
       onDisplay: ev => { if (!ev.update) process.stdout.write(renderBundle(ev.data) + '\n'); },
-      onInput: () => null,
+      // At a terminal input() prompts there; otherwise it raises StdinNotImplementedError.
+      onInput: process.stdin.isTTY ? promptAtTerminal : undefined,
     });
     if (r.result) process.stdout.write(renderBundle(r.result.data) + '\n');
     if (r.status === 'error' && r.error) {
@@ -91,5 +93,18 @@ export async function evalCommand(pool: Pool, expr: string, opts: OneshotOptions
       return Exit.cellError;
     }
     return poolFailure(e, opts);
+  }
+}
+
+/** input()/getpass at a terminal: the prompt goes to stderr, the answer comes from stdin
+ *  (a password is read the same way: the terminal echoes it, which we say). */
+async function promptAtTerminal(req: { prompt: string; password: boolean }): Promise<string | null> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  try {
+    return await rl.question(req.password ? `${req.prompt}(input is visible) ` : req.prompt);
+  } catch {
+    return null;
+  } finally {
+    rl.close();
   }
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Context, Pool } from '../pool';
 import { PyCtxError } from '../pool';
 import { joinText, writeNotebook, type CodeCell, type Notebook } from './nbformat';
-import { NotebookOutputs, type CellOutputs } from './outputs';
+import { DEFAULT_MAX_OUTPUT_BYTES, NotebookOutputs, type CellOutputs } from './outputs';
 import type { CellStatus, Progress } from './progress';
 
 export interface RunJob {
@@ -18,6 +18,8 @@ export interface RunJob {
 
 export interface RunSettings {
   timeoutMs?: number;
+  /** Per-cell output cap in bytes (default DEFAULT_MAX_OUTPUT_BYTES); 0 = no cap. */
+  maxOutputBytes?: number;
   allowErrors: boolean;
   progress: Progress;
   signal: AbortSignal;
@@ -74,8 +76,8 @@ async function runCell(ctx: Context, out: CellOutputs, source: string, s: RunSet
         ? out.updateDisplay(ev.data, ev.metadata, ev.transient)
         : out.display(ev.data, ev.metadata, ev.transient),
       onClearOutput: ev => out.clear(ev.wait),
-      // Headless: no one can type. Cancelling makes input() raise, as nbconvert's does.
-      onInput: () => null,
+      // Headless: no one can type. With no onInput the pool tells the worker input is
+      // unavailable, and input() raises StdinNotImplementedError, as under nbconvert.
     });
     out.setExecutionCount(r.executionCount);
     if (r.result) out.result(r.result.data, r.result.metadata, r.executionCount);
@@ -111,7 +113,7 @@ export async function runNotebook(pool: Pool, job: RunJob, s: RunSettings, unbin
   const cells = runnableCells(nb);
   const name = path.basename(job.input);
   const outcome: RunOutcome = { job, status: 'ok', cellsRun: 0, codeCells: cells.length, elapsedMs: 0 };
-  const outputs = new NotebookOutputs();
+  const outputs = new NotebookOutputs(s.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
   const ctx = await pool.bind('new', { cwd: path.dirname(path.resolve(job.input)), owner: `pyctx run ${job.input}` });
   try {
     for (let n = 0; n < cells.length; n++) {

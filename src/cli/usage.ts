@@ -4,7 +4,8 @@ export const USAGE = `pyctx — run Python notebooks and code on a warm worker p
 
 Usage:
   pyctx run NOTEBOOK.ipynb... [-o OUT.ipynb | --inplace] [-j N] [--allow-errors]
-            [--timeout S] [--python P] [--preload mod,...] [--progress]
+            [--timeout S] [--max-output-bytes N] [--python P] [--preload mod,...]
+            [--progress]
   pyctx exec CODE | -          run statements in a fresh context ("-" reads stdin)
   pyctx eval EXPR              evaluate one expression, print its value as JSON
   pyctx stats [--json]         start a pool and print its statistics
@@ -20,6 +21,9 @@ Options:
   -j, --jobs N        notebooks run in parallel on one pool, one context each (default 1)
   --allow-errors      keep running after a cell raises (exit 0 if nothing else failed)
   --timeout S         per-cell time limit in seconds; the cell is interrupted
+  --max-output-bytes N  per-cell output kept, in bytes (default 4194304 = 4 MiB;
+                      0 = no limit); past it output is dropped with a note and
+                      the cell runs on
   --python P          interpreter (default: $PYCTX_PYTHON, then python3, then python)
   --preload a,b       modules imported into workers before they are handed out
   --progress          print the per-cell progress line even when stderr is not a terminal

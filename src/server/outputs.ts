@@ -27,6 +27,15 @@ export function jsonSafeBundle(data: unknown): MimeBundle {
   return out;
 }
 
+/**
+ * The longest start of `text` whose UTF-8 encoding fits in `maxBytes`, cut at a
+ * character boundary (a split character decodes to U+FFFD, which is dropped).
+ * Pure; the CLI's per-cell cap (src/cli/outputs.ts) uses it too.
+ */
+export function utf8Prefix(text: string, maxBytes: number): string {
+  return maxBytes > 0 ? Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '') : '';
+}
+
 function bundleBytes(data: MimeBundle): number {
   let n = 0;
   for (const v of Object.values(data)) n += typeof v === 'string' ? v.length : JSON.stringify(v ?? null).length;
@@ -53,7 +62,7 @@ export class OutputSink {
     const bytes = Buffer.byteLength(text);
     if (bytes > room) {
       // Keep what fits (cut at a character boundary), then stop the cell's output.
-      const fit = room > 0 ? Buffer.from(text).subarray(0, room).toString('utf8').replace(/\uFFFD$/, '') : '';
+      const fit = utf8Prefix(text, room);
       if (fit) this.push(name, fit, Buffer.byteLength(fit));
       this.truncate();
       return;

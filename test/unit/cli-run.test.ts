@@ -144,3 +144,14 @@ test('-j 2 runs two notebooks at once on one pool, each in its own context', asy
     assert.ok(progress.every(l => /^\[\d\/3\] [ab]\.ipynb cell \d  ok\s+\d+\.\d\ds$/.test(l)), r.stderr);
   } finally { cleanup(); }
 });
+
+test('input() in a headless run raises StdinNotImplementedError, as under nbconvert, and the run goes on with --allow-errors', async () => {
+  const nb = writeNb(tmp.dir, 'input.ipynb', ["name = input('name? ')", "print('after')"]);
+  const out = path.join(tmp.dir, 'input.out.ipynb');
+  const r = await runCli(['run', nb, '-o', out, '--allow-errors']);
+  assert.equal(r.code, 0, r.stderr);
+  const cells = readNb(out).cells;
+  assert.equal(cells[0].outputs![0].ename, 'StdinNotImplementedError');
+  assert.match(cells[0].outputs![0].evalue, /does not support input requests/);
+  assert.equal(text(cells[1].outputs![0].text), 'after\n');
+});
