@@ -123,6 +123,18 @@ async function measure(python: string): Promise<void> {
   }
   fc.close();
   bare.close();
+  // The same round trip while a 'stats' listener is attached (the server always has one):
+  // the per-request busy flips must not rebuild pool stats (/proc reads) each time.
+  const withStats: number[] = [];
+  let statsEvents = 0;
+  const onStats = (): void => { statsEvents++; };
+  pool.on('stats', onStats);
+  for (let i = 0; i < ROUND_TRIPS / 2; i++) {
+    const t0 = now();
+    await ctx.eval('1+1');
+    if (i >= 100) withStats.push(Number(now() - t0));
+  }
+  pool.off('stats', onStats);
   const pm = pct(evals, 50);
   const fm = pct(fl, 50);
   rows.push(["ctx.eval('1+1') round trip, median", us(pm)]);
@@ -131,6 +143,7 @@ async function measure(python: string): Promise<void> {
   rows.push(['floor, p99', us(pct(fl, 99))]);
   rows.push(['ratio pool/floor (median)', `${(pm / fm).toFixed(2)}x`]);
   rows.push(['  worker on a bare pipe (no pool code), median', `${us(pct(bw, 50))} (${(pct(bw, 50) / fm).toFixed(2)}x floor)`]);
+  rows.push(["ctx.eval('1+1') with a 'stats' listener, median", `${us(pct(withStats, 50))} (${statsEvents} stats events)`]);
 
   // Stream batching: frames for 10,000 printed lines.
   let frames = 0;

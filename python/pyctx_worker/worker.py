@@ -202,6 +202,11 @@ class Worker:
         self.capture.request_id = rid
         self.busy = True
         token = runtime.enter(req.get("runtime_context"))
+        # fresh_namespace: a stateless caller's code runs in a throwaway __main__-like
+        # dict, so nothing it defines is seen by the next unrelated caller.
+        kept_ns = self.ns
+        if req.get("fresh_namespace") is True:
+            self.ns = {"__name__": "__main__", "__builtins__": builtins}
         try:
             reply = {"id": rid, "ok": True, "value": handler(req)}
         except refs.RefError as e:
@@ -221,6 +226,7 @@ class Worker:
                 message="%s: %s" % (content["ename"], content["evalue"]), **content)}
         finally:
             runtime.leave(token)
+            self.ns = kept_ns
         self.capture.drain()
         self.writer.send(reply)
         self.busy = False

@@ -2,8 +2,9 @@
 // (affinity modes, hint rerouting, session_worker_unavailable), cells, interrupt,
 // unbind (recycling or killing the worker) and restart. It reaches the pool's
 // internals only through the PoolCore port the Pool hands it.
+import { Op } from '../protocol/wire';
 import type { Context, ContextBackend, RequestFlags } from './context';
-import { cellErrorResult, cellEventHandler, execReplyOrThrow, toExecuteResult } from './cells';
+import { cellErrorResult, cellEventHandler, toExecuteResult } from './cells';
 import { PyCtxError } from './errors';
 import { findRef } from './refs';
 import type { AffinityMode, BindOptions, CallOptions, ExecuteOptions, PoolOptions, RefInfo } from './types';
@@ -22,6 +23,9 @@ export interface Slot {
 }
 
 export interface SendExtra {
+  /** execute(): the ExecReply is the result (an error status resolves). Without it an
+   *  exec's error status rejects (python_error / interrupted), on every route. */
+  cell?: boolean;
   onEvent?: (ev: Record<string, unknown>) => void;
   onInput?: ExecuteOptions['onInput'];
   queueTimeoutMs?: number;
@@ -44,6 +48,9 @@ export interface PoolCore {
   refs(sessionId: string): Promise<RefInfo[]>;
 }
 
+/** A notebook cell: user code, never moved to another worker. */
+const CELL: RequestFlags = { userCode: true, stateless: false };
+
 export function makeBackend(core: PoolCore): ContextBackend {
   const slotOf = (ctx: Context): Slot | undefined => {
     const s = core.sessions.get(ctx.sessionId);
@@ -61,7 +68,7 @@ export function makeBackend(core: PoolCore): ContextBackend {
     }
     return s;
   };
-  /** Affinity decision for a bound context; returns undefined to go to another worker (hint). */
+  /** Affinity decision for a bound context: 'elsewhere' = may go to another worker (hint, pool-level stateless calls only). */
   const admit = (ctx: Context, s: Slot, opts: CallOptions, flags: RequestFlags): 'here' | 'elsewhere' => {
     if (!s.worker.busy) return 'here';
     const mode = opts.affinity ?? core.affinity;
@@ -88,6 +95,7 @@ export function makeBackend(core: PoolCore): ContextBackend {
       try {
         s = liveSlotNow(ctx);
         if (admit(ctx, s, opts, flags) === 'elsewhere' && !findRef([fields])) {
+          // Only pool-level stateless calls (flags.stateless) get here; ctx.* never moves.
           const free = core.takeFree();
           if (free) {
             free.dirty = true;
@@ -105,23 +113,18 @@ export function makeBackend(core: PoolCore): ContextBackend {
         return Promise.reject(e);
       }
       if (flags.userCode) s.dirty = true;
-      const p = core.send(s, ctx.sessionId, op, fields, opts, queueExtra);
-      if (op !== 'exec') return p;
-      return p.then(v => { execReplyOrThrow(v, s.worker.pid); return undefined; });
+      return core.send(s, ctx.sessionId, op, fields, opts, queueExtra);
     },
 
     async execute(ctx, code, opts) {
       const s = await liveSlot(ctx);
-      const mode = opts.affinity ?? core.affinity;
-      if (s.worker.busy && mode === 'strict_fail_fast') {
-        throw new PyCtxError('worker_busy', `the worker of session ${ctx.sessionId} is busy (strict_fail_fast)`);
-      }
+      admit(ctx, s, opts, CELL);
       s.dirty = true;
       const fields: Record<string, unknown> = { code };
       if (opts.storeHistory === false) fields.store_history = false;
       try {
-        return toExecuteResult(await core.send(s, ctx.sessionId, 'exec', fields, opts,
-          { onEvent: cellEventHandler(opts), onInput: opts.onInput, queueTimeoutMs: core.opts.queueTimeoutMs }));
+        return toExecuteResult(await core.send(s, ctx.sessionId, Op.exec, fields, opts,
+          { cell: true, onEvent: cellEventHandler(opts), onInput: opts.onInput, queueTimeoutMs: core.opts.queueTimeoutMs }));
       } catch (e) {
         const asCell = cellErrorResult(e);
         if (asCell) return asCell;

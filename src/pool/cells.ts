@@ -1,31 +1,49 @@
 // Notebook cells on the Node side: routing a running exec's events to the
-// execute() callbacks, and turning the worker's ExecReply (or a Python-level wire
-// error) into the library's ExecuteResult / PyCtxError.
+// execute() callbacks (and a finished request's late events to 'lateOutput'), and
+// turning the worker's ExecReply (or a Python-level wire error) into the library's
+// ExecuteResult / PyCtxError.
+import { Event } from '../protocol/wire';
 import { PyCtxError } from './errors';
-import type { ExecuteOptions, ExecuteResult } from './types';
+import type { ExecuteOptions, ExecuteResult, LateOutputEvent, OutputEvent } from './types';
+
+/** A wire output event (stream / display / update_display / clear_output) as a library value. */
+function toOutput(ev: Record<string, unknown>): OutputEvent | undefined {
+  switch (ev.event) {
+    case Event.stream:
+      return { kind: 'stream', name: ev.name === 'stderr' ? 'stderr' : 'stdout', text: String(ev.text ?? '') };
+    case Event.display:
+    case Event.updateDisplay: {
+      const transient = (ev.transient ?? undefined) as { display_id?: string } | undefined;
+      return {
+        kind: 'display',
+        data: (ev.data ?? {}) as Record<string, unknown>,
+        metadata: (ev.metadata ?? {}) as Record<string, unknown>,
+        transient, update: ev.event === Event.updateDisplay, displayId: transient?.display_id,
+      };
+    }
+    case Event.clearOutput:
+      return { kind: 'clear_output', wait: ev.wait === true };
+  }
+  return undefined;
+}
 
 /** The onEvent handler of one execute(): stream / display / update_display / clear_output. */
 export function cellEventHandler(opts: ExecuteOptions): (ev: Record<string, unknown>) => void {
   return ev => {
-    switch (ev.event) {
-      case 'stream':
-        opts.onStream?.({ name: ev.name === 'stderr' ? 'stderr' : 'stdout', text: String(ev.text ?? '') });
-        break;
-      case 'display':
-      case 'update_display': {
-        const transient = (ev.transient ?? undefined) as { display_id?: string } | undefined;
-        opts.onDisplay?.({
-          data: (ev.data ?? {}) as Record<string, unknown>,
-          metadata: (ev.metadata ?? {}) as Record<string, unknown>,
-          transient, update: ev.event === 'update_display', displayId: transient?.display_id,
-        });
-        break;
-      }
-      case 'clear_output':
-        opts.onClearOutput?.({ wait: ev.wait === true });
-        break;
-    }
+    const out = toOutput(ev);
+    if (!out) return;
+    if (out.kind === 'stream') opts.onStream?.({ name: out.name, text: out.text });
+    else if (out.kind === 'display') {
+      const { kind: _kind, ...display } = out;
+      opts.onDisplay?.(display);
+    } else opts.onClearOutput?.({ wait: out.wait });
   };
+}
+
+/** A finished request's event as a LateOutputEvent; undefined for events that are not output. */
+export function lateOutputEvent(ev: Record<string, unknown>, sessionId: string, pid: number): LateOutputEvent | undefined {
+  const out = toOutput(ev);
+  return out && { sessionId, pid, requestId: Number(ev.id ?? 0), ...out };
 }
 
 /** ExecReply (snake_case wire) -> ExecuteResult. */

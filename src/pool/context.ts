@@ -4,10 +4,11 @@
 // worker is lost. The handle stays valid across restart(); after unbind() every
 // call rejects with context_not_bound.
 import { EventEmitter } from 'node:events';
+import { Op } from '../protocol/wire';
 import type { Pool } from './pool';
 import type {
   CallOptions, CompleteResult, ContextLostEvent, ExecuteOptions, ExecuteResult, InspectResult,
-  Ref, RefInfo, WorkerStats,
+  LateOutputEvent, Ref, RefInfo, WorkerStats,
 } from './types';
 
 export type ContextState = 'bound' | 'lost' | 'unbound';
@@ -17,12 +18,19 @@ export interface ContextEvents {
   restarted: [{ pid: number }];
   busy: [boolean];
   unbound: [];
+  /** Output a thread or child process of this context's code produced after its request finished. */
+  lateOutput: [LateOutputEvent];
 }
 
-/** What kind of request: user code (taints the worker), stateless (may move under 'hint'). */
+/**
+ * What kind of request: user code (taints the worker), stateless (a pool-level call
+ * without refs: may move to another worker under 'hint'). ctx.* calls never move:
+ * their results (refs) must belong to the context's own session.
+ */
 export interface RequestFlags { userCode: boolean; stateless: boolean }
 export const STATELESS_CODE: RequestFlags = { userCode: true, stateless: true };
 export const REF_CODE: RequestFlags = { userCode: true, stateless: false };
+export const CONTEXT_CODE: RequestFlags = { userCode: true, stateless: false };
 
 /** Internal hooks the pool gives each context (not public API). */
 export interface ContextBackend {
@@ -63,29 +71,29 @@ export class Context extends EventEmitter<ContextEvents> {
 
   /** Run statements; a Python exception rejects with python_error. */
   async exec(code: string, opts: CallOptions = {}): Promise<void> {
-    await this.backend.request(this, 'exec', { code, store_history: false }, opts, STATELESS_CODE);
+    await this.backend.request(this, Op.exec, { code, store_history: false }, opts, CONTEXT_CODE);
   }
 
   /** Evaluate an expression; plain data comes back as values, anything else as a Ref. */
   eval(code: string, locals?: Record<string, unknown>, opts: CallOptions = {}): Promise<any> {
     const fields: Record<string, unknown> = { code };
     if (locals !== undefined) fields.locals = locals;
-    return this.backend.request(this, 'eval', fields, opts, STATELESS_CODE);
+    return this.backend.request(this, Op.eval, fields, opts, CONTEXT_CODE);
   }
 
   /** module.fn(*args, **kwargs). */
   call(module: string, fn: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<any> {
-    return this.backend.request(this, 'call', { module, fn, args, kwargs }, opts, STATELESS_CODE);
+    return this.backend.request(this, Op.call, { module, fn, args, kwargs }, opts, CONTEXT_CODE);
   }
 
   /** ref.name(*args, **kwargs) on the worker holding the ref. */
   method(ref: Ref, name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<any> {
-    return this.backend.request(this, 'method', { ref, name, args, kwargs }, opts, REF_CODE);
+    return this.backend.request(this, Op.method, { ref, name, args, kwargs }, opts, REF_CODE);
   }
 
   /** getattr(ref, name). */
   attr(ref: Ref, name: string, opts: CallOptions = {}): Promise<any> {
-    return this.backend.request(this, 'attr', { ref, name }, opts, REF_CODE);
+    return this.backend.request(this, Op.attr, { ref, name }, opts, REF_CODE);
   }
 
   /** Run a notebook cell: streams and displays go to the callbacks; a Python error resolves with status 'error'. */
@@ -106,7 +114,7 @@ export class Context extends EventEmitter<ContextEvents> {
   async complete(code: string, cursor: number, opts: { budgetMs?: number } = {}): Promise<CompleteResult> {
     const empty = { matches: [], cursorStart: cursor, cursorEnd: cursor };
     try {
-      const v = await this.backend.control(this, 'complete', { code, cursor, session: this.sessionId }, opts.budgetMs ?? 1000) as Record<string, unknown> | null;
+      const v = await this.backend.control(this, Op.complete, { code, cursor, session: this.sessionId }, opts.budgetMs ?? 1000) as Record<string, unknown> | null;
       if (!v) return empty;
       const r: CompleteResult = {
         matches: Array.isArray(v.matches) ? v.matches.map(String) : [],
@@ -124,7 +132,7 @@ export class Context extends EventEmitter<ContextEvents> {
   /** What the name at cursor is (type, repr, len, shape, doc); found: false when unknown or over budget. */
   async inspect(code: string, cursor: number, opts: { budgetMs?: number } = {}): Promise<InspectResult> {
     try {
-      const v = await this.backend.control(this, 'inspect', { code, cursor, session: this.sessionId }, opts.budgetMs ?? 1000) as Record<string, unknown> | null;
+      const v = await this.backend.control(this, Op.inspect, { code, cursor, session: this.sessionId }, opts.budgetMs ?? 1000) as Record<string, unknown> | null;
       if (!v || v.found !== true) return { found: false };
       const r: InspectResult = { found: true };
       if (typeof v.name === 'string') r.name = v.name;
@@ -144,7 +152,7 @@ export class Context extends EventEmitter<ContextEvents> {
 
   /** The worker's own stats (rss, gc, namespace size, refs), answered during a running cell. */
   async workerStats(opts: { timeoutMs?: number } = {}): Promise<WorkerStats> {
-    const v = await this.backend.control(this, 'stats', {}, opts.timeoutMs ?? 2000) as Record<string, unknown>;
+    const v = await this.backend.control(this, Op.stats, {}, opts.timeoutMs ?? 2000) as Record<string, unknown>;
     return {
       ...v,
       rssBytes: Number(v.rss_bytes ?? 0),

@@ -8,14 +8,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { DEFAULT_MAX_FRAME_BYTES, type WireRefInfo } from '../protocol/wire';
+import { DEFAULT_MAX_FRAME_BYTES, Op, type WireRefInfo } from '../protocol/wire';
+import { execReplyOrThrow, lateOutputEvent } from './cells';
 import { Context, REF_CODE, STATELESS_CODE, type ContextBackend } from './context';
 import { PyCtxError } from './errors';
 import { findPythonDir, loadExeca, resolvePython } from './python';
 import { findRef, isRef, toRefInfo } from './refs';
 import type {
   AffinityMode, BindOptions, CallOptions, ContextLostEvent, ExecuteOptions, ExecuteResult,
-  PoolOptions, PoolStats, Ref, RefInfo, WorkerState,
+  LateOutputEvent, PoolOptions, PoolStats, Ref, RefInfo, WorkerState, WorkerStatsEntry,
 } from './types';
 import { Worker, type WorkerExit } from './worker';
 import { WaitQueue } from './wait-queue';
@@ -28,10 +29,12 @@ export interface PoolEvents {
   stats: [PoolStats];
   refs: [{ sessionId: string }];
   contextLost: [ContextLostEvent];
+  /** Output of any worker's finished request (also emitted on its Context when bound). */
+  lateOutput: [LateOutputEvent];
 }
 
 const newSessionId = (): string => randomBytes(12).toString('hex');
-const REF_OPS = new Set(['exec', 'eval', 'call', 'method', 'attr']);
+const REF_OPS = new Set<string>([Op.exec, Op.eval, Op.call, Op.method, Op.attr]);
 
 export class Pool extends EventEmitter<PoolEvents> {
   /** Resolved interpreter (real sys.executable). */
@@ -164,26 +167,26 @@ export class Pool extends EventEmitter<PoolEvents> {
   // ---- calls (bound scope or any free worker) ---------------------------------------
 
   call(module: string, fn: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<any> {
-    return this.route('call', { module, fn, args, kwargs }, opts, [args, kwargs]);
+    return this.route(Op.call, { module, fn, args, kwargs }, opts, [args, kwargs]);
   }
 
   eval(code: string, locals?: Record<string, unknown>, opts: CallOptions = {}): Promise<any> {
     const fields: Record<string, unknown> = { code };
     if (locals !== undefined) fields.locals = locals;
-    return this.route('eval', fields, opts, [locals]);
+    return this.route(Op.eval, fields, opts, [locals]);
   }
 
   async exec(code: string, opts: CallOptions = {}): Promise<void> {
-    await this.route('exec', { code, store_history: false }, opts, []);
+    await this.route(Op.exec, { code, store_history: false }, opts, []);
   }
 
   /** ref.name(...) on the worker holding the ref (strict: never moved). */
   method(ref: Ref, name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<any> {
-    return this.routeRef(ref, 'method', { ref, name, args, kwargs }, opts);
+    return this.routeRef(ref, Op.method, { ref, name, args, kwargs }, opts);
   }
 
   attr(ref: Ref, name: string, opts: CallOptions = {}): Promise<any> {
-    return this.routeRef(ref, 'attr', { ref, name }, opts);
+    return this.routeRef(ref, Op.attr, { ref, name }, opts);
   }
 
   /** A notebook-style cell in the bound scope (see Context.execute). */
@@ -206,7 +209,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (!isRef(ref)) throw new PyCtxError('invalid_ref', 'releaseRef needs a ref handle ({__type__: "ref", __schema__: 1, id, session_id})');
     const slot = this.sessions.get(ref.session_id);
     if (!slot || slot.worker.exited) return false;
-    const v = await slot.worker.request({ op: 'refs.release', fields: { ref, session: ref.session_id } }) as { released?: boolean };
+    const v = await slot.worker.request({ op: Op.refsRelease, fields: { ref, session: ref.session_id } }) as { released?: boolean };
     this.emitRefs(ref.session_id);
     return v?.released === true;
   }
@@ -215,7 +218,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   async releaseSession(sessionId: string): Promise<number> {
     const slot = this.sessions.get(sessionId);
     if (!slot || slot.worker.exited) return 0;
-    const v = await slot.worker.request({ op: 'session.release', fields: { session: sessionId } }) as { count?: number };
+    const v = await slot.worker.request({ op: Op.sessionRelease, fields: { session: sessionId } }) as { count?: number };
     this.emitRefs(sessionId);
     return Number(v?.count ?? 0);
   }
@@ -226,13 +229,13 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (sessionId !== undefined) {
       const slot = this.sessions.get(sessionId);
       if (!slot || slot.worker.exited || !slot.ready) return [];
-      const list = await slot.worker.control('refs.list', { session: sessionId }, timeoutMs) as WireRefInfo[];
+      const list = await slot.worker.control(Op.refsList, { session: sessionId }, timeoutMs) as WireRefInfo[];
       return (list ?? []).map(toRefInfo);
     }
     const out: RefInfo[] = [];
     for (const slot of this.slots) {
       if (!slot.ready || slot.worker.exited || slot.stopping) continue;
-      const list = await slot.worker.control('refs.list', {}, timeoutMs).catch(() => []) as WireRefInfo[];
+      const list = await slot.worker.control(Op.refsList, {}, timeoutMs).catch(() => []) as WireRefInfo[];
       out.push(...(list ?? []).map(toRefInfo));
     }
     return out;
@@ -249,7 +252,14 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   // ---- stats and lifecycle -----------------------------------------------------------
 
-  stats(): PoolStats {
+  stats(): PoolStats { return this.snapshot(false); }
+
+  /**
+   * Pool stats; with lazyRss each worker's rssBytes is read from /proc only when
+   * (first) accessed, so the 'stats' event costs no /proc reads on the request hot
+   * path when its listeners only take it as a change signal.
+   */
+  private snapshot(lazyRss: boolean): PoolStats {
     let checkedOut = 0;
     let pending = this.waiters.length;
     const workers = [];
@@ -262,10 +272,16 @@ export class Pool extends EventEmitter<PoolEvents> {
       else if (s.worker.running) state = 'busy';
       else if (s.ctx) state = 'bound';
       else state = 'idle';
-      workers.push({
+      const entry = {
         pid: s.worker.pid, state, owner: s.ctx ? (s.ctx.owner ?? s.ctx.sessionId) : null,
-        sessionId: s.ctx?.sessionId ?? null, rssBytes: s.worker.rssBytes(), startedAt: s.worker.startedAt,
-      });
+        sessionId: s.ctx?.sessionId ?? null, rssBytes: 0, startedAt: s.worker.startedAt,
+      } as WorkerStatsEntry;
+      if (lazyRss) {
+        const w = s.worker;
+        let rss: number | undefined;
+        Object.defineProperty(entry, 'rssBytes', { enumerable: true, configurable: true, get: () => (rss ??= w.rssBytes()) });
+      } else entry.rssBytes = s.worker.rssBytes();
+      workers.push(entry);
     }
     const numWorkers = [...this.slots].filter(s => !s.stopping).length;
     return { numWorkers, availableWorkers: Math.max(0, this.size - checkedOut), checkedOut, pendingRequests: pending, workers };
@@ -323,6 +339,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     worker.on('busy', () => this.emitStats());
     worker.on('queue', () => this.emitStats());
     worker.on('exit', info => this.onWorkerExit(slot, info));
+    worker.on('lateOutput', (ev: Record<string, unknown>) => this.onLateOutput(slot, ev));
     this.emitStats();
     return slot;
   }
@@ -375,6 +392,15 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
   }
 
+  /** A finished request's output (a thread or child process printed after the reply). */
+  private onLateOutput(slot: Slot, ev: Record<string, unknown>): void {
+    const ctx = slot.ctx;
+    const out = lateOutputEvent(ev, ctx?.sessionId ?? slot.statelessSession, slot.worker.pid);
+    if (!out) return;
+    if (ctx && ctx.state === 'bound') ctx.emit('lateOutput', out);
+    this.emit('lateOutput', out);
+  }
+
   // ---- internals: acquiring workers ---------------------------------------------------
 
   private async bindNew(opts: BindOptions): Promise<Context> {
@@ -407,7 +433,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       const ttl = opts.refTtlSeconds !== undefined ? opts.refTtlSeconds : this.opts.refTtlSeconds;
       if (ttl !== undefined && ttl !== null) fields.ref_ttl_seconds = ttl;
       if (opts.cwd) { fields.cwd = opts.cwd; fields.sys_path0 = opts.cwd; slot.dirty = true; }
-      await slot.worker.request({ op: 'configure', fields, timeoutMs: 10000 });
+      await slot.worker.request({ op: Op.configure, fields, timeoutMs: 10000 });
     } catch (e) {
       if (slot.ctx === ctx) slot.ctx = null;
       this.sessions.delete(ctx.sessionId);
@@ -499,10 +525,15 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.stateless(op, fields, opts, opts.affinity ?? this.affinity);
   }
 
-  /** A request that must run where `ref` lives. */
+  /**
+   * A request that must run where `ref` lives: the bound scope's worker, unless the
+   * ref belongs to another live session (e.g. made by a stateless call that 'hint'
+   * ran elsewhere); then the worker of that session.
+   */
   private routeRef(ref: Ref, op: string, fields: Record<string, unknown>, opts: CallOptions): Promise<unknown> {
     const bound = this.implicit.getStore()?.ctx;
-    if (bound && bound.state !== 'unbound') return this.backend.request(bound, op, fields, opts, REF_CODE);
+    const elsewhere = isRef(ref) && bound && ref.session_id !== bound.sessionId ? this.sessions.get(ref.session_id) : undefined;
+    if (bound && bound.state !== 'unbound' && !elsewhere) return this.backend.request(bound, op, fields, opts, REF_CODE);
     if (!isRef(ref)) return Promise.reject(new PyCtxError('invalid_ref', 'not a ref handle'));
     const slot = this.sessions.get(ref.session_id);
     if (!slot || slot.worker.exited || slot.stopping) {
@@ -527,7 +558,13 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
   }
 
-  /** Put one request on a worker's queue with session and runtime context attached. */
+  /**
+   * Put one request on a worker's queue with session and runtime context attached.
+   * Every route ends here, so this is where an exec's error status becomes a
+   * rejection (except for execute() cells) and where requests on an unbound
+   * worker's own session get a fresh throwaway namespace (no state between
+   * unrelated stateless callers).
+   */
   private send(slot: Slot, session: string, op: string, fields: Record<string, unknown>, opts: CallOptions,
     extra: SendExtra = {}): Promise<unknown> {
     const rc = this.runtime.getStore();
@@ -535,8 +572,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     // fields are built per call by our callers, so they are completed in place.
     const f = fields;
     f.session = session;
-    if (runtimeContext && op !== 'attr') f.runtime_context = runtimeContext;
-    const p = slot.worker.request({
+    if (runtimeContext && op !== Op.attr) f.runtime_context = runtimeContext;
+    if (slot.ctx === null && session === slot.statelessSession) f.fresh_namespace = true;
+    let p = slot.worker.request({
       op, fields: f,
       timeoutMs: opts.timeoutMs ?? this.opts.requestTimeoutMs,
       queueTimeoutMs: extra.queueTimeoutMs,
@@ -544,6 +582,10 @@ export class Pool extends EventEmitter<PoolEvents> {
       onEvent: extra.onEvent,
       onInput: extra.onInput,
     });
+    if (op === Op.exec && !extra.cell) {
+      const pid = slot.worker.pid;
+      p = p.then(v => { execReplyOrThrow(v, pid); return undefined; });
+    }
     if (REF_OPS.has(op) && this.listenerCount('refs') > 0) {
       const after = (): void => this.emitRefs(session);
       p.then(after, after);
@@ -563,7 +605,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.statsScheduled = true;
     setImmediate(() => {
       this.statsScheduled = false;
-      this.emit('stats', this.stats());
+      this.emit('stats', this.snapshot(true));
     });
   }
 

@@ -1,6 +1,6 @@
 // Public types of the pool library (re-exported from src/pool/index.ts). These
 // names are part of the package contract: extend, don't rename.
-import type { MimeBundle } from '../protocol/wire';
+import type { MimeBundle, WireRef } from '../protocol/wire';
 
 export type { MimeBundle };
 
@@ -72,11 +72,25 @@ export interface DisplayEvent {
 }
 export interface InputRequest { prompt: string; password: boolean }
 
+/**
+ * Output that arrived after its request had finished: a thread or a child process
+ * of user code printed (or displayed) once the reply was sent. Emitted as
+ * 'lateOutput' on the Context (bound workers) and on the Pool (every worker).
+ */
+export type LateOutputEvent = { sessionId: string; pid: number; requestId: number } & OutputEvent;
+
+/** One output of user code, tagged by kind. */
+export type OutputEvent =
+  | ({ kind: 'stream' } & StreamEvent)
+  | ({ kind: 'display' } & DisplayEvent)
+  | { kind: 'clear_output'; wait: boolean };
+
 export interface ExecuteOptions extends CallOptions {
   onStream?: (ev: StreamEvent) => void;
   onDisplay?: (ev: DisplayEvent) => void;
   onClearOutput?: (ev: { wait: boolean }) => void;
-  /** Answer input(); resolve null to cancel (raises in Python). Without it input() is cancelled. */
+  /** Answer input(); resolve null to cancel (KeyboardInterrupt in Python). Without it input() raises
+   *  StdinNotImplementedError, as in a Jupyter front end without stdin. */
   onInput?: (req: InputRequest) => Promise<string | null> | string | null;
   /** Count this cell in execution_count / output history. Default true. */
   storeHistory?: boolean;
@@ -89,15 +103,8 @@ export interface ExecuteResult {
   error?: { ename: string; evalue: string; traceback: string[] };
 }
 
-/** A handle to a Python object kept in a worker (wire shape; plain data). */
-export interface Ref {
-  __type__: 'ref';
-  __schema__: 1;
-  id: string;
-  session_id: string;
-  type_name: string;
-  python_module: string;
-}
+/** A handle to a Python object kept in a worker (wire shape; plain data): the wire's WireRef. */
+export type Ref = WireRef;
 
 export interface RefInfo {
   id: string;

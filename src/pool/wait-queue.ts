@@ -28,6 +28,10 @@ export class WaitQueue<T> {
   get length(): number { return this.waiters.length; }
 
   wait(limits: WaitLimits): Promise<T> {
+    if (limits.signal?.aborted) {
+      // An 'abort' listener would never fire: the event already happened.
+      return Promise.reject(new PyCtxError('interrupted', 'request aborted before it waited for a worker; it never ran'));
+    }
     if (this.waiters.length >= limits.maxLength) {
       return Promise.reject(new PyCtxError('pool_saturated',
         `${this.waiters.length} requests already wait for a free worker (maxQueueLength)`));

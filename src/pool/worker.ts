@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable, Duplex } from 'node:stream';
-import { CONTROL_FD, Op } from '../protocol/wire';
+import { CONTROL_FD, Event, Op } from '../protocol/wire';
 import { PyCtxError, PyCtxErrorCode, fromWireError } from './errors';
 import { FrameDecoder, encodeFrame } from './framing';
 import { execaSync, loadExeca, workerBootstrap } from './python';
@@ -64,6 +64,27 @@ export interface WorkerExit {
 
 const PAGE_SIZE = 4096;
 
+/**
+ * Workers run in their own process group (POSIX), so processes their user code
+ * starts (subprocess.Popen, multiprocessing) can be ended with them: every kill
+ * and every exit signals the whole group. A detached child is outside execa's
+ * `cleanup`, so live groups are also killed when this Node process exits.
+ */
+const OWN_GROUP = process.platform !== 'win32';
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function killGroup(pid: number, signal: NodeJS.Signals): boolean {
+  if (!OWN_GROUP || pid <= 0) return false;
+  try { process.kill(-pid, signal); return true; } catch { return false; }
+}
+function trackGroup(pid: number): void {
+  if (!OWN_GROUP || pid <= 0) return;
+  liveGroups.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => { for (const g of liveGroups) killGroup(g, 'SIGKILL'); });
+}
+
 export class Worker extends EventEmitter {
   readonly pid: number;
   readonly startedAt = Date.now();
@@ -90,6 +111,7 @@ export class Worker extends EventEmitter {
     super();
     this.proc = proc;
     this.pid = proc.pid ?? -1;
+    trackGroup(this.pid);
     this.closed = new Promise(r => { this.resolveClosed = r; });
     this.stdin = proc.stdin as Writable;
     const stdout = proc.stdout as unknown as Readable;
@@ -142,6 +164,9 @@ export class Worker extends EventEmitter {
     };
     const proc = execa(opts.executable, ['-c', workerBootstrap(opts.pythonDir)], {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'], buffer: false, reject: false, cleanup: true,
+      // Own process group (see OWN_GROUP): a terminal's Ctrl-C no longer reaches workers
+      // directly; callers interrupt through AbortSignal / interrupt() (the CLI does).
+      detached: OWN_GROUP,
       env, extendEnv: true, cwd: opts.cwd,
     });
     const w = new Worker(proc as unknown as import('execa').ResultPromise<any>, opts);
@@ -277,10 +302,11 @@ export class Worker extends EventEmitter {
   /** Id of the running request, for interrupt(onlyId). */
   get currentId(): number | undefined { return this.current?.id; }
 
-  /** Kill the process now (SIGKILL); pending requests reject with `reason` (or worker_crashed). */
+  /** Kill the process and its process group now (SIGKILL); pending requests reject with `reason` (or worker_crashed). */
   kill(reason?: { code: PyCtxErrorCode; message: string }): void {
     if (this.exited) return;
     if (reason && !this.killReason) this.killReason = reason;
+    if (killGroup(this.pid, 'SIGKILL')) return;
     try { this.proc.kill('SIGKILL'); } catch { /* already gone */ }
   }
 
@@ -318,12 +344,18 @@ export class Worker extends EventEmitter {
   private onMainFrame(msg: Record<string, unknown>): void {
     const job = this.current;
     if (job === null || msg.id !== job.id) {
+      if (typeof msg.event === 'string' && msg.ok === undefined && msg.event !== Event.inputRequest) {
+        // Output of a finished request: a thread or child process of user code printed
+        // after the reply. Not an error; the pool hands it on as late output.
+        this.emit('lateOutput', msg);
+        return;
+      }
       // Replies to a request we did not send (or no longer wait for) break the protocol.
       this.protocolBreak(new PyCtxError('protocol_error', `unexpected frame for id ${String(msg.id)} (running ${job?.id ?? 'none'})`));
       return;
     }
     if (typeof msg.event === 'string') {
-      if (msg.event === 'input_request') this.onInputRequest(job, msg);
+      if (msg.event === Event.inputRequest) this.onInputRequest(job, msg);
       else if (job.onEvent) {
         try { job.onEvent(msg); } catch (e) { queueMicrotask(() => { throw e; }); }
       }
@@ -340,16 +372,17 @@ export class Worker extends EventEmitter {
 
   private onInputRequest(job: LiveJob, msg: Record<string, unknown>): void {
     const req: InputRequest = { prompt: String(msg.prompt ?? ''), password: msg.password === true };
-    const reply = (value: string | null): void => {
+    const reply = (value: string | null, unavailable = false): void => {
       if (this.current !== job || this.exited) return;
-      const fields = value === null ? { cancelled: true } : { value };
+      // unavailable: no handler could ever answer (Python raises StdinNotImplementedError, not KeyboardInterrupt)
+      const fields = value !== null ? { value } : unavailable ? { cancelled: true, unavailable: true } : { cancelled: true };
       try {
         this.stdin.write(encodeFrame({ id: job.id, op: Op.inputReply, ...fields }, this.opts.maxFrameBytes));
       } catch {
         this.stdin.write(encodeFrame({ id: job.id, op: Op.inputReply, cancelled: true }, this.opts.maxFrameBytes));
       }
     };
-    if (!job.onInput) { reply(null); return; }
+    if (!job.onInput) { reply(null, true); return; }
     Promise.resolve()
       .then(() => job.onInput!(req))
       .then(v => reply(typeof v === 'string' ? v : null), () => reply(null));
@@ -431,6 +464,9 @@ export class Worker extends EventEmitter {
   private onExit(exitCode: number | null, signal: string | null): void {
     if (this.exited) return;
     this.exited = true;
+    // However it ended (shutdown, crash, kill): what its user code started ends too.
+    // The group id cannot be reused while the group still has members.
+    if (liveGroups.delete(this.pid)) killGroup(this.pid, 'SIGKILL');
     const info: WorkerExit = { exitCode, signal, reason: this.killReason, stderr: this.stderrTail };
     this.exitInfo = info;
     const crash = (): PyCtxError => {

@@ -31,6 +31,14 @@ export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 export const CONTROL_FD = 3;
 
 /** Operations a request may name. */
+// Requests running user code (exec, eval, call, method, attr) may carry
+// `fresh_namespace: true`: the code runs in a throwaway __main__-like namespace
+// instead of the worker's persistent one (the pool sets it for stateless calls, so
+// unrelated callers never see each other's variables).
+// Events carry the id of the request whose user code produced them; output of a
+// thread or child process after the reply carries the finished request's id (late
+// output: the pool hands it on, it is not a protocol error). Only a *reply* with an
+// unknown id breaks the protocol.
 export const Op = {
   hello: 'hello',                 // -> { pid, protocol, python_version, executable, codec, capabilities: string[],
                                   //      preload_errors: {module, error}[], session, max_frame_bytes }
@@ -40,7 +48,9 @@ export const Op = {
   call: 'call',                   // { module, fn, args?, kwargs?, session?, runtime_context? } -> value
   method: 'method',               // { ref, name, args?, kwargs?, session?, runtime_context? } -> value
   attr: 'attr',                   // { ref, name, session? } -> value
-  inputReply: 'input_reply',      // { value?: string, cancelled?: boolean } (only while an exec waits in input())
+  inputReply: 'input_reply',      // { value?: string, cancelled?: boolean, unavailable?: boolean } (only while an exec
+                                  // waits in input()); cancelled -> KeyboardInterrupt, unavailable (no front end can
+                                  // answer) -> StdinNotImplementedError
   stats: 'stats',                 // -> { rss_bytes, gc_counts, namespace_size, refs: number, sessions: number,
                                   //      execution_count, pid, uptime_seconds }
   refsList: 'refs.list',          // { session? } -> RefInfo[]

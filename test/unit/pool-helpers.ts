@@ -2,6 +2,9 @@
 // interpreter under test (PYCTX_TEST_PYTHON, default python3) and make sure it is
 // closed, and small waiting utilities with a hard deadline (never timing asserts).
 import { after } from 'node:test';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Pool, PyCtxError, type PoolOptions } from '../../src/pool/index';
 
 export const TEST_PYTHON = process.env.PYCTX_TEST_PYTHON || 'python3';
@@ -37,4 +40,29 @@ export async function rejectsWith(p: Promise<unknown>, code: string): Promise<Py
 /** True while a process with this pid exists. */
 export function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** True while a process with this pid runs (a zombie waiting to be reaped counts as gone). */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return alive(pid);
+  }
+}
+
+/**
+ * A file-based gate for cells that must still be running while the test asserts
+ * (no timing assumptions): `code` waits until `open()` creates the file.
+ */
+export function gate(): { code: string; file: string; open: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pyctx-gate-'));
+  const file = path.join(dir, 'open');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    code: `import os as _os, time as _time\nwhile not _os.path.exists(${JSON.stringify(file)}): _time.sleep(0.01)`,
+    file,
+    open: () => { if (!existsSync(file)) writeFileSync(file, ''); },
+  };
 }
