@@ -46,9 +46,10 @@ function runnableCells(nb: Notebook): Array<{ index: number; cell: CodeCell }> {
 }
 
 /**
- * Ctrl-C at a terminal signals the whole process group: the worker may report its
- * KeyboardInterrupt before our own SIGINT handler has run. Give that signal a moment
- * to land so the run counts as interrupted (exit 130), not as a failing cell.
+ * A cell ended in KeyboardInterrupt: if it came from our Ctrl-C forwarding, the abort
+ * may land a moment after the worker's reply (workers run in their own process group,
+ * so only the CLI gets the terminal's SIGINT and forwards it). Give that a moment so
+ * the run counts as interrupted (exit 130), not as a failing cell.
  */
 export function settleInterrupt(signal: AbortSignal, graceMs = 1000): Promise<void> {
   if (signal.aborted) return Promise.resolve();

@@ -1,6 +1,6 @@
 // `pyctx run` attached to a real terminal (a pty made by util-linux `script`): the
 // per-cell progress line appears on stderr, and Ctrl-C typed at the terminal (SIGINT
-// to the whole foreground process group: the CLI and its Python workers) interrupts
+// to the foreground process group; workers have their own group, so the CLI forwards it) interrupts
 // the running cell, writes what ran and exits 130. Skips when `script` is missing.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
