@@ -124,6 +124,11 @@ export class PyctxApi implements Disposable {
     return this.endpoint.sendRequest(lsp.releaseSession, { sessionId });
   }
 
+  /** Applies the live settings (the whole LiveOptions subset; absent = default) without a new pool. */
+  configure(options: lsp.LiveOptions): Promise<lsp.ConfigureResult> {
+    return this.endpoint.sendRequest(lsp.configure, options);
+  }
+
   dispose(): void {
     for (const d of this.subscriptions.splice(0)) d.dispose();
     this.routes.clear();

@@ -5,8 +5,12 @@
 //    `maxRestartCount` in 3 minutes) and `onDidReset` fires at once, so every
 //    notebook knows its state is gone and binds fresh on its next run (no hang:
 //    requests in flight reject when the connection closes);
-//  - a change of a pyctx.* server setting or of the Python extension's active
-//    interpreter restarts the server with new initializationOptions (onDidReset too).
+//  - settings changes never drop state silently: the live ones (output cap, ref
+//    limits) go to the running server (`pyctx/configure`); the ones that need a new
+//    pool (interpreter, size, warm, preload, affinity; the Python extension's active
+//    interpreter) restart the server at once only when no notebook is bound, else
+//    the user is asked (Restart now / Later). Later keeps everything running; the
+//    settings apply at the server's next start. A restart fires onDidReset.
 import * as vscode from 'vscode';
 import { CloseAction, LanguageClient, RevealOutputChannelOn, State, TransportKind } from 'vscode-languageclient/node';
 import type { CloseHandlerResult, ErrorHandler, LanguageClientOptions, ServerOptions as NodeServerOptions } from 'vscode-languageclient/node';
@@ -14,7 +18,7 @@ import { Emitter, Event } from 'vscode-languageserver-protocol';
 import type { ServerOptions } from '../protocol/lsp';
 import { PyctxApi } from './api';
 import { resolveInterpreter, watchActiveInterpreter, type ResolvedInterpreter } from './interpreter';
-import { affectsServer, readServerOptions } from './settings';
+import { affectsLive, liveOptions, readServerOptions, restartSettingsChanged } from './settings';
 
 export interface ResetEvent {
   /** crashed: the server process died; restarted: settings/interpreter change or restartServer(); stopped: gave up restarting. */
@@ -42,6 +46,15 @@ export class PyctxClient extends PyctxApi {
   private options: ServerOptions = {};
   private restarting: Promise<void> | undefined;
   private restartAgain = false;
+  /** The interpreter the running server was started with. */
+  private startedWith: ResolvedInterpreter = { source: 'path' };
+  /** The options of the running server that only a new pool can change (see askRestart). */
+  private startedPoolKey = '';
+  /** Changes waiting for a restart (the user answered Later), named as in the question. */
+  private readonly pendingRestart = new Set<string>();
+  private asking: Promise<void> | undefined;
+  /** Settings changes are read and pushed in order. */
+  private settingsChain: Promise<void> = Promise.resolve();
 
   // The LanguageClient's default policy: restart on close, bounded per 3 minutes.
   private readonly errorPolicy: ErrorHandler;
@@ -74,15 +87,17 @@ export class PyctxClient extends PyctxApi {
     self = new PyctxClient(languageClient, opts.maxRestartCount ?? 4);
     await self.refreshOptions();
     self.disposables.push(
-      vscode.workspace.onDidChangeConfiguration(e => { if (affectsServer(e)) void self!.restartServer(); }),
-      await watchActiveInterpreter(() => { if (self!.interpreter.source === 'python-extension') void self!.restartServer(); }),
+      vscode.workspace.onDidChangeConfiguration(e => self!.onSettingsChanged(e)),
+      await watchActiveInterpreter(() => self!.onActiveInterpreterChanged()),
     );
     await languageClient.start();
     return self;
   }
 
   /** The interpreter the running server was started with (and where it came from). */
-  get python(): ResolvedInterpreter { return this.interpreter; }
+  get python(): ResolvedInterpreter { return this.startedWith; }
+  /** Changes that wait for the next server start (the user answered Later). */
+  get pendingRestartSettings(): string[] { return [...this.pendingRestart]; }
   get isRunning(): boolean { return this.languageClient.state === State.Running; }
 
   /** Stops and starts the server with fresh settings; every notebook's state is gone. */
@@ -120,8 +135,81 @@ export class PyctxClient extends PyctxApi {
     super.dispose();
   }
 
+  // Called by the LanguageClient at every (re)start: whatever waited for a restart applies now.
   private initOptions(): ServerOptions {
+    this.startedWith = this.interpreter;
+    this.pendingRestart.clear();
+    this.startedPoolKey = this.poolKey();
     return { ...this.options, python: this.interpreter.python };
+  }
+
+  // What a new pool would be started with, compared with the running one's.
+  private poolKey(): string {
+    const { poolSize, warm, preload, affinity } = this.options;
+    return JSON.stringify([this.interpreter.python ?? null, poolSize ?? null, warm ?? null, preload ?? null, affinity ?? null]);
+  }
+
+  private onSettingsChanged(e: vscode.ConfigurationChangeEvent): void {
+    const restart = restartSettingsChanged(e);
+    const live = affectsLive(e);
+    if (!restart.length && !live) return;
+    // Read first in any case: a later start (a restart, a crash) uses the newest settings.
+    this.settingsChain = this.settingsChain.then(async () => {
+      await this.refreshOptions();
+      if (live) await this.pushLiveOptions();
+    }).catch(() => undefined);
+    if (restart.length) void this.settingsChain.then(() => this.askRestart(restart.join(', ')));
+  }
+
+  private onActiveInterpreterChanged(): void {
+    if (this.interpreter.source !== 'python-extension') return;   // pyctx.python wins; PATH is not watched
+    this.settingsChain = this.settingsChain.then(() => this.refreshOptions()).catch(() => undefined);
+    void this.settingsChain.then(() => {
+      if (this.interpreter.python !== this.startedWith.python) return this.askRestart('the Python interpreter');
+      return undefined;
+    });
+  }
+
+  /** The running server takes the live settings; a server that is (re)starting reads them at start. */
+  private async pushLiveOptions(): Promise<void> {
+    if (!this.isRunning || this.restarting) return;
+    try {
+      await this.configure(liveOptions(this.options));
+    } catch (err) {
+      this.languageClient.warn(`pyctx: applying settings to the pool server failed: ${(err as Error)?.message ?? err}`);
+    }
+  }
+
+  /** Restarts now when no notebook would lose state; else asks (Restart now / Later). */
+  private askRestart(what: string): Promise<void> {
+    // Set back to what the server runs with (e.g. after Later): nothing to apply.
+    if (this.poolKey() === this.startedPoolKey) {
+      this.pendingRestart.clear();
+      return Promise.resolve();
+    }
+    this.pendingRestart.add(what);
+    // One question at a time: an open one covers every change made meanwhile.
+    this.asking ??= (async () => {
+      try {
+        const bound = await this.boundNotebooks();
+        if (bound === 0) return void await this.restartServer();
+        const names = [...this.pendingRestart].join(', ');
+        const lose = bound === 1 ? '1 notebook will lose its state' : `${bound} notebooks will lose their state`;
+        const choice = await vscode.window.showWarningMessage(`Restart the pyctx pool to apply ${names}? ${lose}.`, 'Restart now', 'Later');
+        if (choice === 'Restart now') return void await this.restartServer();
+        void vscode.window.showInformationMessage(
+          `pyctx: ${names} will apply when the pool server next starts (e.g. after reloading the window); notebooks keep their state until then.`);
+      } finally {
+        this.asking = undefined;
+      }
+    })();
+    return this.asking;
+  }
+
+  /** Notebooks bound on the running server (0 when it is not running or has no Python). */
+  private async boundNotebooks(): Promise<number> {
+    if (!this.isRunning) return 0;
+    try { return (await this.sessions()).length; } catch { return 0; }
   }
 
   private async refreshOptions(): Promise<void> {

@@ -16,5 +16,5 @@ export { PyctxApi, errorCode } from './api';
 export type { RpcEndpoint, ExecuteRequest, InputHandler, StatsChangedParams, RefsChangedParams } from './api';
 export { resolveInterpreter } from './interpreter';
 export type { ResolvedInterpreter, InterpreterSource } from './interpreter';
-export { readServerOptions, SERVER_SETTINGS } from './settings';
+export { readServerOptions, liveOptions, SERVER_SETTINGS, RESTART_SETTINGS, LIVE_SETTINGS } from './settings';
 export type * from '../protocol/lsp';

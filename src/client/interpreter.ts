@@ -2,7 +2,7 @@
 // extension's active interpreter (when ms-python.python is installed), else
 // nothing, and the server tries `python3` then `python` on PATH itself (it reports
 // every interpreter it tried when none works). Pools are per interpreter, so a
-// change here restarts the server (see client.ts).
+// change here needs a new server (client.ts restarts it, or asks first when notebooks are bound).
 import * as vscode from 'vscode';
 import { PythonExtension, PVSC_EXTENSION_ID } from '@vscode/python-extension';
 

@@ -1,14 +1,19 @@
-// Maps the `pyctx.*` settings to the server's initializationOptions
-// (lsp.ts ServerOptions). Pure reading; client.ts restarts the server when any of
-// SERVER_SETTINGS changes, since a pool is configured once at start.
+// Maps the `pyctx.*` settings to the server's options (lsp.ts ServerOptions) and
+// says which change needs what. Pure reading; client.ts acts on changes:
+//  - RESTART_SETTINGS need a new pool (interpreter, size, warm set, preload,
+//    affinity: the pool fixes them at start), so a new server;
+//  - LIVE_SETTINGS are sent to the running server (`pyctx/configure`), no restart;
+//  - pyctx.interrupt.graceSeconds and pyctx.refs.confirmReleaseBytes are read by
+//    the kernel/views each time they are used: nothing to do.
 import * as vscode from 'vscode';
-import type { AffinityMode, ServerOptions } from '../protocol/lsp';
+import type { AffinityMode, LiveOptions, ServerOptions } from '../protocol/lsp';
 
-/** Settings whose change requires a server restart. */
-export const SERVER_SETTINGS = [
-  'pyctx.python', 'pyctx.pool.size', 'pyctx.pool.warm', 'pyctx.pool.preload', 'pyctx.affinity',
-  'pyctx.refs.ttlSeconds', 'pyctx.refs.maxPerSession', 'pyctx.output.maxBytes',
-] as const;
+/** Settings whose change needs a new pool (a server restart). */
+export const RESTART_SETTINGS = ['pyctx.python', 'pyctx.pool.size', 'pyctx.pool.warm', 'pyctx.pool.preload', 'pyctx.affinity'] as const;
+/** Settings the running server applies (pyctx/configure). */
+export const LIVE_SETTINGS = ['pyctx.output.maxBytes', 'pyctx.refs.ttlSeconds', 'pyctx.refs.maxPerSession'] as const;
+/** Every setting the server reads. */
+export const SERVER_SETTINGS = [...RESTART_SETTINGS, ...LIVE_SETTINGS] as const;
 
 export function readServerOptions(config: vscode.WorkspaceConfiguration = vscode.workspace.getConfiguration()): ServerOptions {
   const num = (key: string): number | undefined => {
@@ -29,6 +34,18 @@ export function readServerOptions(config: vscode.WorkspaceConfiguration = vscode
   };
 }
 
-export function affectsServer(e: vscode.ConfigurationChangeEvent): boolean {
-  return SERVER_SETTINGS.some(s => e.affectsConfiguration(s));
+/** The live subset, as pyctx/configure takes it. A value the server would refuse
+ *  (0, negative, fractional) is left out, i.e. the default, as at server start. */
+export function liveOptions(o: ServerOptions): LiveOptions {
+  const posInt = (v: number | undefined): number | undefined => (v !== undefined && Number.isInteger(v) && v > 0 ? v : undefined);
+  return { outputMaxBytes: posInt(o.outputMaxBytes), refTtlSeconds: o.refTtlSeconds ?? null, maxRefsPerSession: posInt(o.maxRefsPerSession) };
+}
+
+/** The restart-needing settings this change touches (empty: none). */
+export function restartSettingsChanged(e: vscode.ConfigurationChangeEvent): string[] {
+  return RESTART_SETTINGS.filter(s => e.affectsConfiguration(s));
+}
+
+export function affectsLive(e: vscode.ConfigurationChangeEvent): boolean {
+  return LIVE_SETTINGS.some(s => e.affectsConfiguration(s));
 }

@@ -31,6 +31,8 @@ export interface RequestFlags { userCode: boolean; stateless: boolean }
 export const STATELESS_CODE: RequestFlags = { userCode: true, stateless: true };
 export const REF_CODE: RequestFlags = { userCode: true, stateless: false };
 export const CONTEXT_CODE: RequestFlags = { userCode: true, stateless: false };
+/** Bookkeeping on the context's own worker (configure): runs no user code. */
+export const CONTEXT_ADMIN: RequestFlags = { userCode: false, stateless: false };
 
 /** Internal hooks the pool gives each context (not public API). */
 export interface ContextBackend {
@@ -165,4 +167,15 @@ export class Context extends EventEmitter<ContextEvents> {
 
   /** This session's refs (explicit refs, namespace variables, held results). */
   refs(): Promise<RefInfo[]> { return this.backend.refs(this.sessionId); }
+
+  /**
+   * New ref limits for this session, enforced in its worker at once (explicit refs and
+   * held results beyond the new maximum are evicted). Queued behind a running cell.
+   */
+  async configure(limits: { refTtlSeconds?: number | null; maxRefsPerSession?: number }): Promise<void> {
+    const fields: Record<string, unknown> = {};
+    if (limits.refTtlSeconds !== undefined) fields.ref_ttl_seconds = limits.refTtlSeconds;
+    if (limits.maxRefsPerSession !== undefined) fields.max_refs_per_session = limits.maxRefsPerSession;
+    await this.backend.request(this, Op.configure, fields, { affinity: 'strict_queue' }, CONTEXT_ADMIN);
+  }
 }

@@ -16,7 +16,8 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserv
 export type MimeBundle = Record<string, unknown>;
 export type AffinityMode = 'strict_queue' | 'strict_fail_fast' | 'hint';
 
-/** initializationOptions of the LanguageClient; a settings change restarts the server. */
+/** initializationOptions of the LanguageClient. A change of python/poolSize/warm/preload/affinity
+ *  needs a new server; the LiveOptions subset is applied live (`pyctx/configure`). */
 export interface ServerOptions {
   python?: string;               // interpreter path or command; default python3, then python
   poolSize?: number;             // `size`, default 4
@@ -28,6 +29,12 @@ export interface ServerOptions {
   outputMaxBytes?: number;       // per-cell text output cap, default 4 MiB
   streamCoalesceMs?: number;     // default 16
 }
+
+/** The part of ServerOptions that applies to a running server (`pyctx/configure`):
+ *  the output cap for the next cells, the ref limits for new sessions and (pushed to
+ *  their workers) every bound one. Every call carries the whole subset: a field left
+ *  out goes back to its default (cap 4 MiB, no TTL, 10,000 refs); `refTtlSeconds: null` = no TTL. */
+export type LiveOptions = Pick<ServerOptions, 'outputMaxBytes' | 'refTtlSeconds' | 'maxRefsPerSession'>;
 
 export interface PoolStatsPayload {
   size: number;                  // configured cap on workers (bound + idle): the pool's `size`
@@ -116,6 +123,12 @@ export const refs = new RequestType<RefsParams, RefsResult, void>('pyctx/refs');
 export interface ReleaseRefParams { sessionId: string; refId: string }
 export const releaseRef = new RequestType<ReleaseRefParams, { released: boolean }, void>('pyctx/releaseRef');
 export const releaseSession = new RequestType<{ sessionId: string }, { count: number }, void>('pyctx/releaseSession');
+
+/** Applies LiveOptions without a new pool (a bad field: `bad_request`, nothing applied).
+ *  `sessions`: bound workers that took the new ref limits; `queued`: busy ones that
+ *  take them when their running cell ends (ref limits unchanged: both 0). */
+export interface ConfigureResult { sessions: number; queued: number }
+export const configure = new RequestType<LiveOptions, ConfigureResult, void>('pyctx/configure');
 
 // ---- requests: server -> client -------------------------------------------
 

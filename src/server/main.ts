@@ -14,6 +14,7 @@ import { RefsCache, statsPayload } from './queries';
 import { onRequest, onRequest0, sendNotification, sendRequest } from './rpc';
 import { NotebookSessions } from './sessions';
 import { parseServerOptions } from './options';
+import { configureWorker, parseLiveOptions, refLimits } from './liveConfig';
 
 const connection = createConnection(ProposedFeatures.all);
 let host: PoolHost | undefined;
@@ -43,6 +44,7 @@ connection.onInitialize((params): InitializeResult => {
     onLost: p => { sendNotification(connection, lsp.sessionLost, p); push.stats(); },
     onChanged: () => push.stats(),
     onEnded: s => refsCache.forget(s.sessionId),
+    refLimits: () => refLimits(options),
   });
   return {
     capabilities: {
@@ -82,6 +84,30 @@ onRequest(connection, lsp.execute, (p, token) => guarded((params: lsp.ExecutePar
   maxBytes: options.outputMaxBytes ?? DEFAULT_OPTIONS.outputMaxBytes,
   onRan: s => { refsCache.invalidate(s.sessionId); pusher?.refs(s.sessionId); pusher?.stats(); warmLiveFeatures(s); },
 }, token))(p));
+// Live settings (lsp.LiveOptions): the cap applies to the next execute; new ref
+// limits to new binds and, pushed now, to every bound worker (pruned at once).
+onRequest(connection, lsp.configure, guarded(async p => {
+  const live = parseLiveOptions(p);
+  const before = refLimits(options);
+  options = { ...options, ...live };
+  const after = refLimits(options);
+  if (before.refTtlSeconds === after.refTtlSeconds && before.maxRefsPerSession === after.maxRefsPerSession) return { sessions: 0, queued: 0 };
+  let queued = 0;
+  const done: Promise<boolean>[] = [];
+  for (const s of sess().all()) {
+    // A busy worker takes it after its running cell: the reply does not wait for that.
+    const busy = s.running > 0 || s.ctx.busy;
+    const applied = configureWorker(s.ctx, after).then(
+      () => { refsCache.invalidate(s.sessionId); pusher?.refs(s.sessionId); return true; },
+      err => {
+        if (!s.ended) connection.console.warn(`pyctx server: configure of session ${s.sessionId} failed: ${String((err as Error)?.message ?? err)}`);
+        return false;
+      });
+    if (busy) queued++;
+    else done.push(applied);
+  }
+  return { sessions: (await Promise.all(done)).filter(Boolean).length, queued };
+}));
 onRequest0(connection, lsp.stats, guarded(async () => statsPayload(await need(host).get())));
 onRequest0(connection, lsp.sessions, guarded(async () => sess().list()));
 onRequest(connection, lsp.refs, guarded(async p => refsCache.page(await need(host).get(), requireString(p?.sessionId, 'sessionId'), p.offset, p.limit)));
@@ -119,9 +145,13 @@ const shutdown = (): Promise<void> => {
 };
 connection.onShutdown(() => shutdown());
 // Any other exit (the client vanished: stdin closed; a signal): no worker may outlive us.
+// Each worker leads its own process group (the library kills groups too): kill the
+// group so processes started by user code go with it.
 process.on('exit', () => {
   for (const w of host?.current?.stats().workers ?? []) {
-    try { process.kill(w.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try { process.kill(-w.pid, 'SIGKILL'); } catch {
+      try { process.kill(w.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
   }
 });
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {

@@ -34,6 +34,8 @@ export interface SessionHooks {
   onChanged(): void;
   /** The session is over (unbound, restarted, crashed): its refs are gone. */
   onEnded(session: NotebookSession): void;
+  /** Ref limits for a new session (the live settings, see liveConfig.ts); default: the pool's. */
+  refLimits?(): { refTtlSeconds: number | null; maxRefsPerSession: number };
 }
 
 export class NotebookSessions {
@@ -67,6 +69,8 @@ export class NotebookSessions {
   /** A bound, settled session (no binding as a side effect). */
   get(notebookUri: string): NotebookSession | undefined { return this.byUri.get(notebookUri)?.session; }
   bySession(sessionId: string): NotebookSession | undefined { return this.bySessionId.get(sessionId); }
+  /** Every bound, settled session. */
+  all(): NotebookSession[] { return [...this.byUri.values()].flatMap(e => (e.session ? [e.session] : [])); }
 
   async unbind(notebookUri: string): Promise<boolean> {
     const entry = this.byUri.get(notebookUri);
@@ -96,8 +100,7 @@ export class NotebookSessions {
 
   list(): SessionInfo[] {
     const workers = this.host.current?.stats().workers ?? [];
-    const live = [...this.byUri.values()].flatMap(e => (e.session ? [e.session] : []));
-    return live.map(s => ({
+    return this.all().map(s => ({
       notebookUri: s.notebookUri,
       sessionId: s.sessionId,
       pid: s.pid,
@@ -125,7 +128,7 @@ export class NotebookSessions {
   private async bindNew(notebookUri: string, cwd: string | undefined): Promise<NotebookSession> {
     const pool = await this.host.get();
     const sessionId = randomUUID().replace(/-/g, '');
-    const ctx = await pool.bind('new', { sessionId, cwd, owner: notebookUri });
+    const ctx = await pool.bind('new', { sessionId, cwd, owner: notebookUri, ...this.hooks.refLimits?.() });
     const session: NotebookSession = {
       notebookUri, sessionId, cwd, ctx, pid: ctx.pid, boundAt: Date.now(), executionCount: 0, running: 0,
     };

@@ -112,6 +112,15 @@ test('refs and sessions', async t => {
     await ctx.unbind();
   });
 
+  await t.test('ctx.configure lowers the limit of a bound session: its worker evicts at once', async () => {
+    const ctx = await pool.bind('new');
+    const refs = [await ctx.eval('object()'), await ctx.eval('object()'), await ctx.eval('object()')];
+    await ctx.configure({ maxRefsPerSession: 1 });
+    for (const r of refs.slice(0, 2)) await rejectsWith(ctx.method(r, '__hash__'), 'ref_not_found');
+    assert.equal(typeof await ctx.method(refs[2], '__hash__'), 'number', 'the most recent ref stays');
+    await ctx.unbind();
+  });
+
   await t.test('refs() lists refs, variables and held results; the refs event fires', async () => {
     const ctx = await pool.bind('new');
     const events: string[] = [];

@@ -251,8 +251,12 @@ suite('kernel: execution', function () {
     const restarted = async () => {
       try { return (await api.pool.sessions()).every(s => s.notebookUri !== ed.notebook.uri.toString()); } catch { return false; }
     };
+    // pool.warm needs a new pool; with a notebook bound the client asks first (answered here).
+    const window = vscode.window as { showWarningMessage: unknown };
+    const ask = window.showWarningMessage;
+    window.showWarningMessage = async () => 'Restart now';
     try {
-      await config.update('refs.maxPerSession', 4321, vscode.ConfigurationTarget.Global);   // restarts the server
+      await config.update('pool.warm', 2, vscode.ConfigurationTarget.Global);   // restarts the server
       await waitFor('the server restart to drop the session', restarted, 30_000);
       await waitFor('the kernel to be forgotten', async () => (await api.getKernel(ed.notebook.uri)) === undefined, 10_000);
       const err = errorOf(await run(ed, 1));
@@ -260,8 +264,13 @@ suite('kernel: execution', function () {
       assert.equal(ed.notebook.cellAt(1).executionSummary?.executionOrder, 1, 'a fresh context counts from 1');
     } finally {
       await closeAllEditors();
-      await config.update('refs.maxPerSession', undefined, vscode.ConfigurationTarget.Global);
-      await waitFor('the server back after the reset', async () => { try { await api.pool.stats(); return true; } catch { return false; } }, 30_000);
+      // Setting it back restarts once more (asynchronously): wait until no worker of the old pool answers.
+      const old = (await api.pool.stats().catch(() => ({ workers: [] as { pid: number }[] }))).workers.map(w => w.pid);
+      await config.update('pool.warm', undefined, vscode.ConfigurationTarget.Global);
+      await waitFor('the server back after the reset', async () => {
+        try { return (await api.pool.stats()).workers.every(w => !old.includes(w.pid)); } catch { return false; }
+      }, 30_000);
+      window.showWarningMessage = ask;
     }
   });
 
@@ -278,6 +287,10 @@ suite('kernel: execution', function () {
     const serverOn = (py: string) => waitFor(`the pool server on ${py}`, async () => {
       try { return (await api.pool.stats()).python === py; } catch { return false; }   // restarting
     }, 30_000);
+    // Notebooks of earlier tests may still be bound: the client then asks before restarting.
+    const window = vscode.window as { showWarningMessage: unknown };
+    const ask = window.showWarningMessage;
+    window.showWarningMessage = async () => 'Restart now';
     try {
       if (target) { await config.update('python', target, vscode.ConfigurationTarget.Global); await serverOn(target); }
       const ed = await openCells('plot.ipynb', ['import matplotlib\nmatplotlib.use("Agg")\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()']);
@@ -290,6 +303,7 @@ suite('kernel: execution', function () {
         await config.update('python', undefined, vscode.ConfigurationTarget.Global);
         await serverOn(current);
       }
+      window.showWarningMessage = ask;
     }
   });
 });

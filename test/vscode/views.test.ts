@@ -230,6 +230,8 @@ suite('views: Ref Explorer and status bar', () => {
         if (views.statusBar.snapshot().text.startsWith('$(loading~spin)')) { sub.dispose(); resolve(); }
       });
     });
+    // pool.size needs a new pool: should a notebook still be bound, the client asks first (answered here).
+    const restartNow = stubWarnings('Restart now');
     await setSetting('pool.size', 1);
     try {
       await reset;
@@ -268,6 +270,7 @@ suite('views: Ref Explorer and status bar', () => {
       });
       await setSetting('pool.size', undefined);
       await back;
+      restartNow.restore();
       await statusText(/^\$\(server-process\) 0\/4/, 'to show the default pool again', 30_000);
     }
   });
@@ -280,6 +283,7 @@ suite('views: Ref Explorer and status bar', () => {
       });
     });
     let reset = restarted();
+    const restartNow = stubWarnings('Restart now');   // should a notebook still be bound
     await setSetting('pool.size', 0);
     try {
       await reset;
@@ -293,6 +297,7 @@ suite('views: Ref Explorer and status bar', () => {
       reset = restarted();
       await setSetting('pool.size', undefined);
       await reset;
+      restartNow.restore();
       await statusText(/^\$\(server-process\) 0\/4/, 'to show the default pool again', 30_000);
     }
   });
