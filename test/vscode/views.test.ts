@@ -325,9 +325,13 @@ suite('views: Ref Explorer and status bar', () => {
     const nb = await notebookWith('many.ipynb', ["for _i in range(10_000):\n    globals()[f'v{_i:05d}'] = [_i] * (_i % 7)", 'extra = 1']);
     await run(nb, 0);
     const session = await sessionOf(nb);
-    const first = await waitFor('the first page with a "+N more" node', async () => {
+    // The view may have fetched a page while the cell was still assigning (it prefetches
+    // when the session appears); the server's refsChanged push (coalesced over 50 ms)
+    // replaces it shortly after the cell ends, so wait for the listing of all 10,000.
+    const first = await waitFor('the first page with a "+N more" node for all 10,000 refs', async () => {
       const c = await views.refExplorer.children(session);
-      return c.some(n => n.kind === 'more') && c;
+      const m = c.find(n => n.kind === 'more');
+      return m && c.filter(n => n.kind === 'ref').length + m.remaining! >= 10_000 && c;
     }, 60_000);
     const more = first.find(n => n.kind === 'more')!;
     const refs = first.filter(n => n.kind === 'ref');
