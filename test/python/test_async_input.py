@@ -3,18 +3,10 @@
 import importlib.util
 import unittest
 
-from wclient import WorkerProc, stream_text
+from wclient import WorkerTestCase, stream_text
 
 
-class AsyncRuntimeContextTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.w = WorkerProc()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.w.close()
-
+class AsyncRuntimeContextTest(WorkerTestCase):
     def test_top_level_await(self):
         _, r = self.w.exec("import asyncio\nawait asyncio.sleep(0.01)\nv = await asyncio.sleep(0, 7)\nv * 6")
         self.assertEqual(r["status"], "ok", r)
@@ -68,15 +60,7 @@ class AsyncRuntimeContextTest(unittest.TestCase):
         self.assertIsNone(self.w.value("eval", code="get_context()"))
 
 
-class InputTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.w = WorkerProc()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.w.close()
-
+class InputTest(WorkerTestCase):
     def _answer(self, code, **answer):
         rid = self.w.start("exec", code=code)
         seen = []

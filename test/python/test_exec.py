@@ -6,18 +6,10 @@ import sys
 import tempfile
 import unittest
 
-from wclient import WorkerProc, stream_text
+from wclient import WorkerProc, stream_text, WorkerTestCase
 
 
-class ExecTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.w = WorkerProc()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.w.close()
-
+class ExecTest(WorkerTestCase):
     def test_hello(self):
         h = self.w.value("hello")
         self.assertEqual(h["pid"], self.w.proc.pid)

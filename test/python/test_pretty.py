@@ -11,7 +11,7 @@ import unittest
 
 import wclient  # noqa: F401  (puts <repo>/python on sys.path)
 from pyctx_worker.pretty import MAX_SEQ_LENGTH, MAX_TOTAL_ITEMS, pretty, text_plain
-from wclient import WorkerProc
+from wclient import WorkerTestCase
 
 HAVE_IPYTHON = importlib.util.find_spec("IPython") is not None and \
     importlib.util.find_spec("IPython.lib.pretty") is not None
@@ -206,15 +206,7 @@ class MatchesIPythonTest(unittest.TestCase):
                 self.assertEqual(pretty(obj), ipython_pretty(obj))
 
 
-class WorkerResultsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.w = WorkerProc()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.w.close()
-
+class WorkerResultsTest(WorkerTestCase):
     def test_exec_result_and_display_use_pretty(self):
         _, r = self.w.exec("list(range(30))")
         self.assertEqual(r["result"]["data"]["text/plain"],

@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import time
+import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PYTHON_DIR = os.path.join(ROOT, "python")
@@ -161,3 +162,17 @@ class WorkerProc:
 
 def stream_text(events, name="stdout"):
     return "".join(e["text"] for e in events if e.get("event") == "stream" and e["name"] == name)
+
+
+class WorkerTestCase(unittest.TestCase):
+    """One real worker per test class (WORKER_ENV: extra environment), closed after it."""
+
+    WORKER_ENV = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.w = WorkerProc(env=cls.WORKER_ENV) if cls.WORKER_ENV else WorkerProc()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.close()
