@@ -11,6 +11,8 @@ rendered by flush_figures() (plt.show() and cell end).
 
 import os
 
+from .protocol import Event
+
 _sink = None  # set by the worker: callable(event_dict)
 
 _BINARY = {"image/png", "image/jpeg", "application/pdf"}
@@ -151,7 +153,7 @@ def _new_id():
 
 def _send(event):
     if _sink is None:
-        if event.get("event") in ("display", "update_display"):
+        if event.get("event") in (Event.DISPLAY, Event.UPDATE_DISPLAY):
             print(event["data"].get("text/plain", ""))
         return
     _sink(event)
@@ -190,7 +192,7 @@ def display(*objs, include=None, exclude=None, metadata=None, transient=None,
             data, md = format_bundle(obj, include, exclude)
         if metadata:
             md.update(metadata)
-        ev = {"event": "display", "data": data, "metadata": md}
+        ev = {"event": Event.DISPLAY, "data": data, "metadata": md}
         if trans:
             ev["transient"] = trans
         _send(ev)
@@ -210,12 +212,12 @@ def update_display(obj, *, display_id, include=None, exclude=None, metadata=None
         md.update(metadata)
     trans = dict(transient or {})
     trans["display_id"] = display_id
-    _send({"event": "update_display", "data": data, "metadata": md, "transient": trans})
+    _send({"event": Event.UPDATE_DISPLAY, "data": data, "metadata": md, "transient": trans})
 
 
 def clear_output(wait=False):
     """Clear the running cell's outputs (wait=True: when the next output arrives)."""
-    _send({"event": "clear_output", "wait": bool(wait)})
+    _send({"event": Event.CLEAR_OUTPUT, "wait": bool(wait)})
 
 
 # ---------------------------------------------------------------- matplotlib
@@ -233,7 +235,7 @@ def flush_figures():
     for num in nums:
         try:
             fig = plt.figure(num)
-            _send({"event": "display", "data": _figure_bundle(fig), "metadata": {}})
+            _send({"event": Event.DISPLAY, "data": _figure_bundle(fig), "metadata": {}})
         except Exception:
             pass
     try:

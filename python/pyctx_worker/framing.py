@@ -11,7 +11,7 @@ import os
 import threading
 
 from . import codec
-from .protocol import ErrorCode
+from .protocol import ErrorCode, Event
 
 _CHUNK = 1 << 16
 _DISCARD_CHUNK = 1 << 20
@@ -129,6 +129,6 @@ class FrameWriter:
 def _error_for(msg, code, message):
     """Replace a reply by an error reply for the same id; an event by a stderr note."""
     if "event" in msg:
-        return {"id": msg.get("id"), "event": "stream", "name": "stderr",
+        return {"id": msg.get("id"), "event": Event.STREAM, "name": "stderr",
                 "text": "[pyctx] %s event dropped: %s\n" % (msg.get("event"), message)}
     return {"id": msg.get("id"), "ok": False, "error": {"code": code, "message": message}}
