@@ -5,7 +5,7 @@
 // cells, through the notebook's DisplayRegistry).
 import * as vscode from 'vscode';
 import type { MimeBundle, OutputPayload } from '../protocol/lsp';
-import { bundleItems, streamItem } from './mime';
+import { bundleItems, streamItem, streamNameOf } from './mime';
 
 /**
  * An output's id. VS Code gives every NotebookCellOutput one and keeps it across
@@ -72,7 +72,13 @@ export class CellOutputWriter {
     private readonly exec: vscode.NotebookCellExecution,
     private readonly displays: DisplayRegistry,
     private readonly updateForeign: ForeignUpdate,
-  ) {}
+    /** Appending to outputs already in the cell (late output): stream text continues its last stream output. */
+    continueOutputs = false,
+  ) {
+    const last = continueOutputs ? exec.cell.outputs.at(-1) : undefined;
+    const stream = last && last.items.length > 0 ? streamNameOf(last.items[0]) : undefined;
+    if (last && stream) this.last = { output: last, stream };
+  }
 
   handle(o: OutputPayload): void {
     if (o.kind === 'stream') return this.stream(o.name, o.text);

@@ -38,6 +38,8 @@ export class PyctxKernel implements vscode.Disposable {
       this.runnersEmitter,
       client.setInputHandler((p, token) => this.askInput(p, token)),
       client.onSessionLost(l => this.runners.get(l.notebookUri)?.onSessionLost(l)),
+      // Output printed after its cell ended: the runner that ran that execution appends it.
+      client.onOutput(o => { if (o.late) for (const r of this.runners.values()) r.onLateOutput(o); }),
       client.onDidReset(() => { for (const r of this.runners.values()) r.onServerReset(); }),
       client.onStatsChanged(s => {
         this.showInterpreter(s);

@@ -20,6 +20,11 @@ interface Task {
 
 interface Running { executionId: string; restarted: boolean; interruptedAt?: number }
 
+/** A cell run whose late output (printed after it ended) still goes to its cell. */
+interface RecentRun { cell: vscode.NotebookCell; done: Promise<void> }
+/** How many recent runs are remembered (the server tags late output with the last one). */
+const RECENT_RUNS = 16;
+
 /** The notebook folder: the worker's cwd and first sys.path entry. */
 export function notebookCwd(notebook: vscode.NotebookDocument): string | undefined {
   if (notebook.uri.scheme === 'file') return path.dirname(notebook.uri.fsPath);
@@ -33,6 +38,11 @@ export class NotebookRunner implements vscode.Disposable {
   private running: Running | undefined;
   private restarting: Promise<void> | undefined;
   private lastCount = 0;
+  private readonly recentRuns = new Map<string, RecentRun>();
+  /** Per cell: its newest run's executionId (older runs' late output is dropped). */
+  private readonly newestRun = new Map<vscode.NotebookCell, string>();
+  /** Per cell: late outputs not yet written, and the write in progress (serialized per cell). */
+  private readonly lateQueues = new Map<vscode.NotebookCell, { pending: OutputPayload[]; chain: Promise<void> }>();
   private statusValue: KernelStatus = 'unknown';
   private readonly statusEmitter = new vscode.EventEmitter<KernelStatus>();
   readonly displays = new DisplayRegistry();
@@ -125,8 +135,8 @@ export class NotebookRunner implements vscode.Disposable {
     }
   }
 
-  private async execute(code: string, cell: vscode.NotebookCell | undefined, onOutput: (o: OutputPayload) => void, silent = false): Promise<ExecuteResult & { restarted?: boolean }> {
-    const running: Running = { executionId: randomUUID(), restarted: false };
+  private async execute(code: string, cell: vscode.NotebookCell | undefined, onOutput: (o: OutputPayload) => void, silent = false, executionId = randomUUID()): Promise<ExecuteResult & { restarted?: boolean }> {
+    const running: Running = { executionId, restarted: false };
     this.running = running;
     this.setStatus('busy');
     try {
@@ -170,9 +180,11 @@ export class NotebookRunner implements vscode.Disposable {
     if (!code.trim()) { exec.end(true, Date.now()); return; }
     exec.executionOrder = this.bound ? this.lastCount + 1 : 1;
     const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items));
+    const executionId = randomUUID();
+    const ended = this.rememberRun(executionId, cell);
     let ok = false;
     try {
-      const r = await this.execute(code, cell, o => writer.handle(o));
+      const r = await this.execute(code, cell, o => writer.handle(o), false, executionId);
       exec.executionOrder = r.executionCount || exec.executionOrder;
       if (r.result) writer.display(r.result.data, r.result.metadata);
       if (r.error) writer.appendOutput(new vscode.NotebookCellOutput([errorItem(r.error.ename, r.error.evalue, r.error.traceback)]));
@@ -183,7 +195,66 @@ export class NotebookRunner implements vscode.Disposable {
     }
     await writer.settled();
     exec.end(ok, Date.now());
+    ended();
     if (!ok) this.cancelPending();
+  }
+
+  /** Remembers a cell run for its late output; call the returned function once the run's execution ended. */
+  private rememberRun(executionId: string, cell: vscode.NotebookCell): () => void {
+    let ended!: () => void;
+    const done = new Promise<void>(resolve => { ended = resolve; });
+    this.recentRuns.set(executionId, { cell, done });
+    this.newestRun.set(cell, executionId);
+    for (const id of this.recentRuns.keys()) {
+      if (this.recentRuns.size <= RECENT_RUNS) break;
+      const old = this.recentRuns.get(id);
+      this.recentRuns.delete(id);
+      if (old && this.newestRun.get(old.cell) === id) this.newestRun.delete(old.cell);
+    }
+    return ended;
+  }
+
+  /**
+   * Output printed after its cell ended (a thread, timer or child process of that
+   * cell): appended to the cell once its run's execution is over, by a short-lived
+   * execution that keeps the cell's order number, status and timing. Writes are
+   * serialized per cell and batched; output of a run the cell has since replaced
+   * (it runs or is queued again) is dropped. Never throws.
+   */
+  onLateOutput(o: OutputPayload): void {
+    const run = this.recentRuns.get(o.executionId);
+    if (!run) return;
+    const cell = run.cell;
+    let q = this.lateQueues.get(cell);
+    if (!q) { q = { pending: [], chain: Promise.resolve() }; this.lateQueues.set(cell, q); }
+    const queue = q;
+    queue.pending.push(o);
+    if (queue.pending.length > 1) return;   // a write is already scheduled: it takes this one too
+    queue.chain = queue.chain
+      .then(async () => {
+        // The cell's newest run must have ended (its own execution owns the cell until then).
+        await this.recentRuns.get(this.newestRun.get(cell) ?? '')?.done;
+        const newest = this.newestRun.get(cell);
+        return this.appendLate(cell, queue.pending.splice(0).filter(p => p.executionId === newest));
+      })
+      .catch(() => undefined)
+      .finally(() => { if (queue.pending.length === 0 && this.lateQueues.get(cell) === queue) this.lateQueues.delete(cell); });
+  }
+
+  private async appendLate(cell: vscode.NotebookCell, batch: OutputPayload[]): Promise<void> {
+    const queuedAgain = this.queue.some(t => t.cell === cell);
+    if (!batch.length || queuedAgain || cell.index < 0 || this.notebook.isClosed) return;
+    const summary = cell.executionSummary;
+    const exec = this.controller.createNotebookCellExecution(cell);
+    try {
+      exec.executionOrder = summary?.executionOrder;
+      exec.start(summary?.timing?.startTime);
+      const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items), true);
+      for (const o of batch) writer.handle(o);
+      await writer.settled();
+    } finally {
+      exec.end(summary?.success, summary?.timing?.endTime);
+    }
   }
 
   /** update_display for an output in a cell that is not running: a short execution that keeps the cell's summary. */

@@ -138,12 +138,14 @@ export const inputRequest = new RequestType<InputRequestParams, InputReply, void
 
 // ---- notifications: server -> client --------------------------------------
 
+/** `late: true`: printed after the execution's reply (a thread, a subprocess, a timer of
+ *  that cell); tagged with the session's last cell execution, as Jupyter routes by parent. */
 export type OutputPayload =
-  | { executionId: string; kind: 'stream'; name: 'stdout' | 'stderr'; text: string }
-  | { executionId: string; kind: 'display'; data: MimeBundle; metadata: Record<string, unknown>; displayId?: string }
-  | { executionId: string; kind: 'update_display'; data: MimeBundle; metadata: Record<string, unknown>; displayId: string }
-  | { executionId: string; kind: 'clear_output'; wait: boolean }
-  | { executionId: string; kind: 'truncated'; limitBytes: number };
+  | { executionId: string; late?: true; kind: 'stream'; name: 'stdout' | 'stderr'; text: string }
+  | { executionId: string; late?: true; kind: 'display'; data: MimeBundle; metadata: Record<string, unknown>; displayId?: string }
+  | { executionId: string; late?: true; kind: 'update_display'; data: MimeBundle; metadata: Record<string, unknown>; displayId: string }
+  | { executionId: string; late?: true; kind: 'clear_output'; wait: boolean }
+  | { executionId: string; late?: true; kind: 'truncated'; limitBytes: number };
 export const output = new NotificationType<OutputPayload>('pyctx/output');
 
 export const statsChanged = new NotificationType<PoolStatsPayload & { sessions: SessionInfo[] }>('pyctx/statsChanged');

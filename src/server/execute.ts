@@ -2,8 +2,10 @@
 // needed), streams outputs through an OutputSink, forwards input() to the client
 // as a pyctx/inputRequest, and turns a dead or replaced worker into an `aborted`
 // reply with crash info instead of a failed request. The reply is sent only
-// after the last output notification of the run.
+// after the last output notification of the run. Output printed after the reply
+// (routeLateOutput) goes to the session's last cell run, tagged `late: true`.
 import { CancellationTokenSource, type CancellationToken } from 'vscode-languageserver';
+import type { LateOutputEvent } from '../pool';
 import type { ExecuteParams, ExecuteResult, InputReply, InputRequestParams, OutputPayload } from '../protocol/lsp';
 import { PyctxServerError, requireString } from './errors';
 import { jsonSafeBundle, OutputSink } from './outputs';
@@ -30,6 +32,13 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
   const silent = params.silent === true;
   const { session } = await deps.sessions.ensure(notebookUri, params.cwd);
   const sink = new OutputSink({ executionId, send: deps.sendOutput, coalesceMs: deps.coalesceMs, maxBytes: deps.maxBytes });
+  if (!silent) {
+    // Late output from now on belongs to this cell; the previous cell's pending text goes out first.
+    session.lateSink?.flush();
+    session.lateSink?.dispose();
+    session.lateSink = undefined;
+    session.lastExecution = { executionId, cellIndex: params.cellIndex };
+  }
   const cancel = token?.onCancellationRequested(() => { session.ctx.interrupt(); });
   const runOver = new CancellationTokenSource();
   session.running++;
@@ -80,5 +89,30 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
     runOver.dispose();
     session.running--;
     deps.onRan(session);
+  }
+}
+
+export interface LateOutputDeps {
+  sendOutput: (o: OutputPayload) => void;
+  coalesceMs: number;
+  maxBytes: number;
+}
+
+/**
+ * Output of a session's worker after its request finished (a thread or timer of a
+ * cell): sent as `late: true` outputs of the session's last cell run, coalesced and
+ * capped (maxBytes per execution, then one `truncated`) like the run's own output.
+ * Dropped when no cell has run yet (a silent run's leftovers have no cell to go to).
+ */
+export function routeLateOutput(session: NotebookSession, ev: LateOutputEvent, deps: LateOutputDeps): void {
+  const last = session.lastExecution;
+  if (!last || session.ended) return;
+  const sink = session.lateSink ??= new OutputSink({
+    executionId: last.executionId, send: deps.sendOutput, coalesceMs: deps.coalesceMs, maxBytes: deps.maxBytes, late: true,
+  });
+  switch (ev.kind) {
+    case 'stream': return sink.stream(ev.name, ev.text);
+    case 'display': return sink.display(ev.update ? 'update_display' : 'display', ev.data, ev.metadata, ev.displayId ?? ev.transient?.display_id);
+    case 'clear_output': return sink.clearOutput(ev.wait);
   }
 }

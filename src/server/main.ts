@@ -6,7 +6,7 @@
 import { createConnection, ProposedFeatures, type InitializeResult } from 'vscode-languageserver/node';
 import * as lsp from '../protocol/lsp';
 import { guarded, requireString } from './errors';
-import { runExecute } from './execute';
+import { routeLateOutput, runExecute } from './execute';
 import { listenNotebooks, warmLiveFeatures } from './language';
 import { ChangePusher } from './notify';
 import { DEFAULT_OPTIONS, PoolHost } from './poolHost';
@@ -45,6 +45,11 @@ connection.onInitialize((params): InitializeResult => {
     onChanged: () => push.stats(),
     onEnded: s => refsCache.forget(s.sessionId),
     refLimits: () => refLimits(options),
+    onLateOutput: (s, ev) => routeLateOutput(s, ev, {
+      sendOutput: o => sendNotification(connection, lsp.output, o),
+      coalesceMs: options.streamCoalesceMs ?? DEFAULT_OPTIONS.streamCoalesceMs,
+      maxBytes: options.outputMaxBytes ?? DEFAULT_OPTIONS.outputMaxBytes,
+    }),
   });
   return {
     capabilities: {

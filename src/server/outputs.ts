@@ -15,6 +15,8 @@ export interface OutputSinkOptions {
   send: (o: OutputPayload) => void;
   coalesceMs: number;
   maxBytes: number;
+  /** Tag every payload `late: true` (output after the reply, see execute.ts LateOutputs). */
+  late?: boolean;
 }
 
 /** Replaces binary values (Uint8Array/Buffer) of a mime bundle by base64 strings. */
@@ -125,6 +127,6 @@ export class OutputSink {
 
   private send(o: OutputPayload): void {
     this.notifications++;
-    this.opts.send(o);
+    this.opts.send(this.opts.late ? { ...o, late: true } : o);
   }
 }

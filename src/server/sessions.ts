@@ -8,8 +8,9 @@
 //  - a lost context (worker crashed) is dropped once, and the client is told with
 //    one pyctx/sessionLost; the notebook's next execute binds fresh.
 import { randomUUID } from 'node:crypto';
-import type { Context, ContextLostEvent } from '../pool';
+import type { Context, ContextLostEvent, LateOutputEvent } from '../pool';
 import type { BindResult, SessionInfo, SessionLostParams } from '../protocol/lsp';
+import type { OutputSink } from './outputs';
 import type { PoolHost } from './poolHost';
 
 export type EndReason = 'unbound' | 'restarted' | 'crashed';
@@ -23,6 +24,10 @@ export interface NotebookSession {
   readonly boundAt: number;
   executionCount: number;
   running: number;
+  /** The last cell run (not silent): late output (lateOutput events) is tagged with it. */
+  lastExecution?: { executionId: string; cellIndex?: number };
+  /** Its late output's coalescer/cap (execute.ts routeLateOutput); replaced per execution. */
+  lateSink?: OutputSink;
   /** The worker's completer has been warmed (language.ts). */
   liveWarmed?: boolean;
   /** Set once the session is over; in-flight executes report it. */
@@ -34,6 +39,8 @@ export interface SessionHooks {
   onChanged(): void;
   /** The session is over (unbound, restarted, crashed): its refs are gone. */
   onEnded(session: NotebookSession): void;
+  /** Output of the session's worker after a request had finished (pool 'lateOutput'). */
+  onLateOutput?(session: NotebookSession, ev: LateOutputEvent): void;
   /** Ref limits for a new session (the live settings, see liveConfig.ts); default: the pool's. */
   refLimits?(): { refTtlSeconds: number | null; maxRefsPerSession: number };
 }
@@ -133,12 +140,14 @@ export class NotebookSessions {
       notebookUri, sessionId, cwd, ctx, pid: ctx.pid, boundAt: Date.now(), executionCount: 0, running: 0,
     };
     this.bySessionId.set(sessionId, session);
+    ctx.on('lateOutput', (ev: LateOutputEvent) => { if (!session.ended) this.hooks.onLateOutput?.(session, ev); });
     ctx.on('lost', (ev: ContextLostEvent) => this.markLost(session, { exitCode: ev.exitCode, signal: ev.signal, message: ev.message }));
     return session;
   }
 
   private async end(session: NotebookSession, ended: NonNullable<NotebookSession['ended']>): Promise<void> {
     if (!session.ended) session.ended = ended;
+    session.lateSink?.flush();
     this.forget(session);
     await session.ctx.unbind().catch(() => undefined);
   }

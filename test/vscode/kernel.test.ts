@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { closeAllEditors, outputItems, waitFor } from './support/notebook';
-import { ERROR, STDERR, STDOUT, closeNotebook, describe as describeNb, errorOf, openCells, pyctxApi, run, textOf } from './support/kernel';
+import { ERROR, STDERR, STDOUT, closeNotebook, describe as describeNb, errorOf, openCells, pyctxApi, run, textOf, waitForStdout } from './support/kernel';
 
 suite('kernel: execution', function () {
   this.timeout(90_000);
@@ -78,6 +78,30 @@ suite('kernel: execution', function () {
     assert.deepEqual(orders, [1, 2, 3], describeNb(ed.notebook));
     const t = cell.executionSummary?.timing;
     assert.ok(t && t.startTime > 0 && t.endTime >= t.startTime, `timing ${JSON.stringify(t)}`);
+  });
+
+  test('output printed after the cell ended (a timer) is appended to that cell; its order, status and timing stay', async () => {
+    const ed = await openCells('late.ipynb', [
+      "import threading\nthreading.Timer(1.0, lambda: print('late', flush=True)).start()\nprint('early')",
+      "print('next')",
+    ]);
+    await run(ed, 0);
+    const cell = ed.notebook.cellAt(0);
+    const summary = cell.executionSummary;
+    assert.equal(summary?.success, true, describeNb(ed.notebook));
+    const out = await waitForStdout(cell, 'late');
+    assert.equal(out, 'early\nlate\n', describeNb(ed.notebook));
+    // The append is a short execution of its own: once it ended the run's summary is back unchanged.
+    await waitFor('the late append to end', () => cell.executionSummary?.success !== undefined);
+    // Appended into the cell's stdout output, not a new one.
+    assert.equal(cell.outputs.filter(o => o.items[0]?.mime === STDOUT).length, 1, describeNb(ed.notebook));
+    assert.equal(cell.executionSummary?.executionOrder, summary?.executionOrder);
+    assert.equal(cell.executionSummary?.success, true);
+    assert.deepEqual(cell.executionSummary?.timing, summary?.timing);
+    const next = await run(ed, 1);
+    assert.equal(textOf(next, STDOUT), 'next\n', describeNb(ed.notebook));
+    assert.equal(ed.notebook.cellAt(1).executionSummary?.executionOrder, (summary?.executionOrder ?? 0) + 1);
+    assert.equal(textOf(outputItems(cell), STDOUT), 'early\nlate\n', 'the first cell keeps its outputs');
   });
 
   test('rich outputs: HTML, PNG, SVG, Markdown, JSON mime bundles', async () => {
