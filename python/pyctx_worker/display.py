@@ -175,6 +175,17 @@ class DisplayHandle:
         update_display(obj, display_id=self.display_id, **kwargs)
 
 
+def _bundle(obj, raw, include, exclude, metadata):
+    """(data, metadata) of one display: a raw mime dict as given, else obj's formatted bundle."""
+    if raw:
+        data, md = {k: _norm_value(k, v) for k, v in obj.items()}, {}
+    else:
+        data, md = format_bundle(obj, include, exclude)
+    if metadata:
+        md.update(metadata)
+    return data, md
+
+
 def display(*objs, include=None, exclude=None, metadata=None, transient=None,
             display_id=None, raw=False, clear=False, **kwargs):
     """Show objects as rich outputs of the running cell (Jupyter's display())."""
@@ -186,12 +197,7 @@ def display(*objs, include=None, exclude=None, metadata=None, transient=None,
     if display_id:
         trans["display_id"] = display_id
     for obj in objs:
-        if raw:
-            data, md = {k: _norm_value(k, v) for k, v in obj.items()}, {}
-        else:
-            data, md = format_bundle(obj, include, exclude)
-        if metadata:
-            md.update(metadata)
+        data, md = _bundle(obj, raw, include, exclude, metadata)
         ev = {"event": Event.DISPLAY, "data": data, "metadata": md}
         if trans:
             ev["transient"] = trans
@@ -204,12 +210,7 @@ def display(*objs, include=None, exclude=None, metadata=None, transient=None,
 def update_display(obj, *, display_id, include=None, exclude=None, metadata=None,
                    transient=None, raw=False, **kwargs):
     """Replace the output shown under display_id."""
-    if raw:
-        data, md = {k: _norm_value(k, v) for k, v in obj.items()}, {}
-    else:
-        data, md = format_bundle(obj, include, exclude)
-    if metadata:
-        md.update(metadata)
+    data, md = _bundle(obj, raw, include, exclude, metadata)
     trans = dict(transient or {})
     trans["display_id"] = display_id
     _send({"event": Event.UPDATE_DISPLAY, "data": data, "metadata": md, "transient": trans})

@@ -3,6 +3,8 @@
 // worker carries exitCode/signal. Codes are part of the public contract: add,
 // never rename.
 
+import { WireErrorCode } from '../protocol/wire';
+
 export type PyCtxErrorCode =
   | 'no_workers_available'        // bind while all `size` workers are bound
   | 'context_not_bound'           // context used after unbind (or implicit call with no bind where one is required)
@@ -35,35 +37,23 @@ export interface PyCtxErrorDetails {
   cause?: unknown;
 }
 
+// The details are also the error's own fields (declaration merging), copied when given.
+export interface PyCtxError extends Omit<PyCtxErrorDetails, 'cause'> {}
+
 export class PyCtxError extends Error {
   readonly code: PyCtxErrorCode;
-  ename?: string;
-  evalue?: string;
-  traceback?: string[];
-  exitCode?: number | null;
-  signal?: string | null;
-  pid?: number;
-  reason?: string;
 
   constructor(code: PyCtxErrorCode, message: string, details: PyCtxErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'PyCtxError';
     this.code = code;
-    if (details.ename !== undefined) this.ename = details.ename;
-    if (details.evalue !== undefined) this.evalue = details.evalue;
-    if (details.traceback !== undefined) this.traceback = details.traceback;
-    if (details.exitCode !== undefined) this.exitCode = details.exitCode;
-    if (details.signal !== undefined) this.signal = details.signal;
-    if (details.pid !== undefined) this.pid = details.pid;
-    if (details.reason !== undefined) this.reason = details.reason;
+    const { cause: _cause, ...fields } = details;
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) (this as Record<string, unknown>)[k] = v;
   }
 }
 
 /** Wire error codes map 1:1 onto library codes; anything unknown is a protocol error. */
-const WIRE_CODES = new Set<string>([
-  'python_error', 'interrupted', 'ref_not_found', 'session_mismatch', 'invalid_ref',
-  'frame_too_large', 'protocol_error',
-]);
+const WIRE_CODES = new Set<string>(Object.values(WireErrorCode));
 
 export function fromWireError(err: unknown, pid?: number): PyCtxError {
   const e = (err && typeof err === 'object' ? err : {}) as Record<string, unknown>;
