@@ -18,9 +18,13 @@ const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Runs the CLI inside a pty; returns the process (stdin = keys typed at the terminal). */
+/**
+ * Runs the CLI inside a pty; returns the process (stdin = keys typed at the terminal).
+ * `exec` replaces script's shell with the CLI, so Ctrl-C reaches only the CLI (a dash
+ * shell would die of the SIGINT itself) and `script -e` exits with the CLI's status.
+ */
 function inTerminal(args: string[]) {
-  const cmd = [process.execPath, '--import', TSX, MAIN, ...args].map(shq).join(' ') + '; echo "EXIT=$?"';
+  const cmd = 'exec ' + [process.execPath, '--import', TSX, MAIN, ...args].map(shq).join(' ');
   return spawn('script', ['-qec', cmd, '/dev/null'], { cwd: tmp.dir, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
@@ -28,7 +32,7 @@ test('on a terminal: one progress line per cell (n/N, elapsed) on stderr', { ski
   const nb = writeNb(tmp.dir, 'three.ipynb', ['a = 1', 'md:# note', 'print(a)', 'a + 1']);
   const child = inTerminal(['run', nb]);
   const r = await collect(child);
-  assert.match(r.stdout, /EXIT=0/);
+  assert.equal(r.code, 0, r.stdout);
   const progress = r.stdout.split(/\r?\n/).filter(l => /^\[\d\/3\]/.test(l));
   assert.equal(progress.length, 3, r.stdout);
   assert.match(progress[0], /^\[1\/3\] three\.ipynb cell 1  ok\s+\d+\.\d\ds$/);
@@ -50,7 +54,7 @@ test('Ctrl-C typed at the terminal: the cell is interrupted, the partial noteboo
   assert.ok(existsSync(marker), 'cell 2 started');
   child.stdin!.write('\x03');
   const r = await done;
-  assert.match(r.stdout, /EXIT=130/, r.stdout);
+  assert.equal(r.code, 130, r.stdout);
   assert.match(r.stdout, /interrupted during cell 2/, r.stdout);
   const cells = readNb(out).cells;
   assert.equal(text(cells[0].outputs![0].text), 'first\n');
