@@ -70,6 +70,11 @@ class Capture:
         t = threading.Thread(target=self._run, name="pyctx-capture", daemon=True)
         t.start()
 
+    def read_fds(self):
+        """{stream name: read-end fd}. The pool reopens these through /proc on Linux,
+        so output still in a pipe when the worker dies (a segfault) is not lost."""
+        return {name: fd for fd, name in self.fds.items()}
+
     # -- reading (caller holds self.lock)
 
     def _read_available(self):

@@ -6,6 +6,7 @@ Control channel (fd 3, when present): see control.py.
 """
 
 import builtins
+import faulthandler
 import gc
 import importlib
 import os
@@ -92,6 +93,10 @@ class Worker:
         self.reader = FrameReader(self.in_fd, self.max_bytes)
         self.capture = capture.Capture(self.writer.send, self.max_bytes, execution.shield)
         self.capture.install()
+        # A fatal signal (segfault, abort) prints the Python stack of the crashing
+        # thread to the real stderr, which the pool reads: the cell's crash notice can
+        # say which line of the cell died. The capture pipe could be full; this fd is not.
+        faulthandler.enable(file=self.diag_fd, all_threads=False)
         sys.stdin = open(0, "r", closefd=False)
         sys.__stdin__ = sys.stdin
 
@@ -336,7 +341,7 @@ class Worker:
             "executable": sys.executable, "codec": codec.CODEC_NAME,
             "capabilities": CAPABILITIES + (["control"] if self.control else []),
             "preload_errors": self.preload_errors, "session": self.session,
-            "max_frame_bytes": self.max_bytes,
+            "max_frame_bytes": self.max_bytes, "capture_fds": self.capture.read_fds(),
         }
 
     def op_configure(self, req):

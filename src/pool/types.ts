@@ -179,4 +179,6 @@ export interface HelloInfo {
   executable: string;
   codec: string;
   capabilities: string[];
+  /** Read-end fds of the worker's stdout/stderr capture pipes (see leftovers.ts). */
+  capture_fds?: Partial<Record<'stdout' | 'stderr', number>>;
 }

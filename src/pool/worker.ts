@@ -11,6 +11,7 @@ import type { Readable, Writable, Duplex } from 'node:stream';
 import { CONTROL_FD, Event, Op } from '../protocol/wire';
 import { PyCtxError, PyCtxErrorCode, fromWireError } from './errors';
 import { FrameDecoder, encodeFrame } from './framing';
+import { CapturePipes, splitFaultReport, type LeftoverStream } from './leftovers';
 import { execaSync, loadExeca, workerBootstrap } from './python';
 import type { HelloInfo, InputRequest } from './types';
 
@@ -104,7 +105,12 @@ export class Worker extends EventEmitter {
   private readonly queue: LiveJob[] = [];
   private readonly ctrlPending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer?: NodeJS.Timeout }>();
   private killReason?: { code: PyCtxErrorCode; message: string };
+  private stopRequested = false;
   private stderrTail = '';
+  /** The capture pipes, reopened to read what a crash left in them (Linux). */
+  private pipes?: CapturePipes;
+  /** Id of the last request sent on the main channel: owner of output left at a crash. */
+  private lastMainId?: number;
   private resolveClosed!: (e: WorkerExit) => void;
 
   private constructor(proc: import('execa').ResultPromise<any>, private readonly opts: WorkerSpawnOptions) {
@@ -187,6 +193,7 @@ export class Worker extends EventEmitter {
     try {
       if (this.pid < 0) throw new PyCtxError('worker_start_failed', `could not spawn ${this.opts.executable}`);
       this.hello = await this.request({ op: Op.hello, fields: {}, timeoutMs: this.opts.startTimeoutMs }) as HelloInfo;
+      if (!this.exited) this.pipes = CapturePipes.open(this.pid, this.hello.capture_fds);
     } catch (e) {
       this.kill({ code: 'worker_start_failed', message: 'no hello' });
       const exit = await this.closed;
@@ -314,6 +321,7 @@ export class Worker extends EventEmitter {
   async stop(graceMs = 1000, reason?: { code: PyCtxErrorCode; message: string }): Promise<WorkerExit> {
     if (this.exited) return this.closed;
     if (reason && !this.killReason) this.killReason = reason;
+    this.stopRequested = true;
     if (this.busy) {
       this.kill(reason);
     } else {
@@ -337,6 +345,7 @@ export class Worker extends EventEmitter {
   private start(job: LiveJob): void {
     job.state = 'running';
     this.current = job;
+    this.lastMainId = job.id;
     this.stdin.write(job.frame);
     this.emit('busy', true);
   }
@@ -467,14 +476,20 @@ export class Worker extends EventEmitter {
     // However it ended (shutdown, crash, kill): what its user code started ends too.
     // The group id cannot be reused while the group still has members.
     if (liveGroups.delete(this.pid)) killGroup(this.pid, 'SIGKILL');
+    const { report, rest } = splitFaultReport(this.stderrTail);
     const info: WorkerExit = { exitCode, signal, reason: this.killReason, stderr: this.stderrTail };
     this.exitInfo = info;
+    const detail = report ? report.slice(0, report.indexOf('\n')) : rest.slice(-500);
     const crash = (): PyCtxError => {
       const r = this.killReason;
       return new PyCtxError(r?.code ?? 'worker_crashed',
-        r ? r.message : `worker ${this.pid} exited (code ${exitCode}, signal ${signal ?? 'none'})${this.stderrTail ? `: ${this.stderrTail.trim().slice(-500)}` : ''}`,
+        r ? r.message : `worker ${this.pid} exited (code ${exitCode}, signal ${signal ?? 'none'})${detail ? `: ${detail}` : ''}`,
         { exitCode, signal, pid: this.pid });
     };
+    const leftovers = this.pipes?.drainAndClose() ?? [];
+    this.pipes = undefined;
+    if (report) leftovers.push({ name: 'stderr', text: report });
+    this.deliverLeftovers(leftovers);
     const cur = this.current;
     if (cur) {
       this.current = null;
@@ -492,6 +507,24 @@ export class Worker extends EventEmitter {
     this.ctrlPending.clear();
     this.emit('exit', info);
     this.resolveClosed(info);
+  }
+
+  /**
+   * Output a dead worker left behind goes to the request that was running, as its
+   * last stream events before the crash error; with none running, to the last one as
+   * late output. Not after a stop or kill we asked for: that output's owner is gone.
+   */
+  private deliverLeftovers(leftovers: LeftoverStream[]): void {
+    const cur = this.current;
+    const owner = cur ?? (this.stopRequested || this.killReason ? undefined : this.lastMainId);
+    if (owner === undefined) return;
+    for (const { name, text } of leftovers) {
+      const ev = { id: typeof owner === 'number' ? owner : owner.id, event: Event.stream, name, text };
+      if (typeof owner === 'number') this.emit('lateOutput', ev);
+      else if (owner.onEvent) {
+        try { owner.onEvent(ev); } catch (e) { queueMicrotask(() => { throw e; }); }
+      }
+    }
   }
 
   private settleDead(job: LiveJob, err: PyCtxError): void {

@@ -41,7 +41,8 @@ export const CONTROL_FD = 3;
 // unknown id breaks the protocol.
 export const Op = {
   hello: 'hello',                 // -> { pid, protocol, python_version, executable, codec, capabilities: string[],
-                                  //      preload_errors: {module, error}[], session, max_frame_bytes }
+                                  //      preload_errors: {module, error}[], session, max_frame_bytes,
+                                  //      capture_fds: { stdout, stderr } (read ends of the capture pipes) }
   configure: 'configure',         // { session?, cwd?, sys_path0?, ref_ttl_seconds?, max_refs_per_session? } -> null
   exec: 'exec',                   // { code, session?, runtime_context?, store_history? = true } -> ExecReply (+ events)
   eval: 'eval',                   // { code, locals?, session?, runtime_context? } -> value (plain data or a ref)

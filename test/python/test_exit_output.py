@@ -1,5 +1,10 @@
-"""Output printed right before os._exit() reaches the pool before the process dies."""
+"""Output printed right before os._exit() reaches the pool before the process dies;
+a fatal signal leaves faulthandler's report on the real stderr, and hello names the
+capture pipes' read ends so the pool can recover what a crash left in them."""
 
+import os
+import signal
+import sys
 import unittest
 
 from wclient import WorkerProc, stream_text
@@ -57,3 +62,32 @@ class ExitOutputTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FatalSignalTest(unittest.TestCase):
+    def setUp(self):
+        self.w = WorkerProc()
+
+    def tearDown(self):
+        self.w.close()
+
+    def test_segfault_reports_the_cell_line_on_real_stderr(self):
+        self.w.value("hello")
+        self.w.start("exec", code="import ctypes\n\nctypes.string_at(0)")
+        self.assertEqual(self.w.proc.wait(20), -signal.SIGSEGV)
+        text = os.read(self.w.proc.stderr.fileno(), 1 << 16).decode()
+        self.assertIn("Fatal Python error: Segmentation fault", text)
+        self.assertRegex(text, r'File "<cell-1>", line 3 in <module>')
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "/proc")
+    def test_hello_names_the_capture_read_ends(self):
+        fds = self.w.value("hello")["capture_fds"]
+        self.assertEqual(sorted(fds), ["stderr", "stdout"])
+        for name, fd in fds.items():
+            link = os.readlink("/proc/%d/fd/%d" % (self.w.proc.pid, fd))
+            self.assertTrue(link.startswith("pipe:"), (name, link))
+        # They are the pipes fds 1 and 2 write into.
+        self.assertEqual(os.readlink("/proc/%d/fd/%d" % (self.w.proc.pid, fds["stdout"])),
+                         os.readlink("/proc/%d/fd/1" % self.w.proc.pid))
+        self.assertEqual(os.readlink("/proc/%d/fd/%d" % (self.w.proc.pid, fds["stderr"])),
+                         os.readlink("/proc/%d/fd/2" % self.w.proc.pid))

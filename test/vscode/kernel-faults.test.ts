@@ -115,10 +115,13 @@ suite('kernel: faults', function () {
   });
 
   test('a segfault (ctypes.string_at(0)) ends in the crash notice with SIGSEGV; the next run works', async () => {
-    const ed = await openCells('segv.ipynb', ['import ctypes\nctypes.string_at(0)', '"alive"']);
-    const err = errorOf(await run(ed, 0));
+    const ed = await openCells('segv.ipynb', ['import ctypes\nprint("just before")\nctypes.string_at(0)', '"alive"']);
+    const items = await run(ed, 0);
+    const err = errorOf(items);
     assert.equal(err?.name, 'WorkerCrashed', describeNb(ed.notebook));
     assert.match(err?.message ?? '', /SIGSEGV/);
+    if (process.platform === 'linux') assert.equal(textOf(items, STDOUT), 'just before\n', 'output printed right before the crash is kept');
+    assert.match(textOf(items, STDERR), /Fatal Python error: Segmentation fault[\s\S]*line 3 in <module>/, 'the crashing line is shown');
     assert.equal(textOf(await run(ed, 1), 'text/plain'), "'alive'");
   });
 
