@@ -7,6 +7,14 @@ sends it as few `stream` events as possible. At the end of a request the main
 thread calls drain(), which reads what is left synchronously so every stream
 event of a request goes out before its reply. The pipe reads and the emission
 happen under one lock, so output order within a pipe is exact.
+
+Across the two pipes, order is kept for Python-level writes to sys.stderr
+(warnings, logging, tracebacks, tqdm) against everything written to fd 1 before
+them: a write to sys.stderr first moves stdout's output (Python's buffer, then the
+pipe) into the pending segments, then its own text. stdout writes cost nothing
+extra. After _ORDERED_WRITES such writes in one request (a loop alternating the
+two streams), the rest of the request is ordered per stream only, as raw fd
+writes from C code or child processes always are.
 """
 
 import codecs
@@ -28,6 +36,7 @@ _BATCH = 64 * 1024
 _DELAY = 0.005
 _F_SETPIPE_SZ = 1031
 _UNOWNED_MAX = 1 << 20
+_ORDERED_WRITES = 1000
 
 
 class Capture:
@@ -44,6 +53,9 @@ class Capture:
         self.decoders = {}
         self.poller = select.poll()        # the batching thread's
         self.drain_poller = select.poll()  # the main thread's (a poll object is single-user)
+        self.read_end = {}          # stream name -> read-end fd
+        self.ordered_rid = None     # request whose ordered stderr writes are being counted
+        self.ordered_left = 0
 
     def install(self):
         """Point fds 1/2 at capture pipes and rebuild sys.stdout/sys.stderr on them."""
@@ -57,43 +69,70 @@ class Capture:
             os.close(w)
             os.set_blocking(r, False)
             self.fds[r] = name
+            self.read_end[name] = r
             self.decoders[r] = codecs.getincrementaldecoder("utf-8")("replace")
             self.poller.register(r, select.POLLIN)
             self.drain_poller.register(r, select.POLLIN)
         # Line-buffered text streams on the new fds: print() reaches the pipe at
         # each newline, so it stays ordered with os.write(1) and subprocess output.
-        for fd, attr in ((1, "stdout"), (2, "stderr")):
-            stream = io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
-                                      errors="backslashreplace", line_buffering=True)
+        for fd, attr, cls in ((1, "stdout", io.TextIOWrapper), (2, "stderr", _OrderedStderr)):
+            stream = cls(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
+                         errors="backslashreplace", line_buffering=True)
             setattr(sys, attr, stream)
             setattr(sys, "__%s__" % attr, stream)
+        sys.stderr._capture = self
+        sys.stderr._stdout = sys.stdout
         t = threading.Thread(target=self._run, name="pyctx-capture", daemon=True)
         t.start()
 
     def read_fds(self):
         """{stream name: read-end fd}. The pool reopens these through /proc on Linux,
         so output still in a pipe when the worker dies (a segfault) is not lost."""
-        return {name: fd for fd, name in self.fds.items()}
+        return dict(self.read_end)
+
+    def ordered(self):
+        """May this stderr write still be ordered against stdout (see the docstring)?"""
+        if self.ordered_rid != self.request_id:
+            self.ordered_rid, self.ordered_left = self.request_id, _ORDERED_WRITES
+        self.ordered_left -= 1
+        return self.ordered_left >= 0
+
+    def collect(self, name, send=False):
+        """Move what is in `name`'s pipe into the pending segments now; with `send`,
+        also send them (nothing stays in this process, where a crash would lose it)."""
+        with self.shield:
+            with self.lock:
+                fd = self.read_end[name]
+                if fd in self.fds:
+                    self._read_fd(fd, 4 << 20)
+                if send:
+                    self._emit()
 
     # -- reading (caller holds self.lock)
 
     def _read_available(self):
-        got = 0
+        budget = 4 << 20
         for fd in list(self.fds):
-            while True:
-                try:
-                    chunk = os.read(fd, 1 << 20)
-                except BlockingIOError:
-                    break
-                except OSError:
-                    chunk = b""
-                if not chunk:  # every write end closed (user code closed fd 1/2): stop polling
-                    self._forget(fd)
-                    break
-                got += len(chunk)
-                self._append(fd, chunk)
-                if got >= (4 << 20):
-                    return
+            budget -= self._read_fd(fd, budget)
+            if budget <= 0:
+                return
+
+    def _read_fd(self, fd, budget):
+        """Read fd until it is empty or `budget` bytes came; returns the bytes read."""
+        got = 0
+        while got < budget:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:  # every write end closed (user code closed fd 1/2): stop polling
+                self._forget(fd)
+                break
+            got += len(chunk)
+            self._append(fd, chunk)
+        return got
 
     def _forget(self, fd):
         for poller in (self.poller, self.drain_poller):
@@ -169,6 +208,27 @@ class Capture:
                     self._read_available()
                 if self.pending:
                     self._emit()
+
+
+class _OrderedStderr(io.TextIOWrapper):
+    """sys.stderr: its writes land after everything fd 1 got before them."""
+
+    _capture = None
+    _stdout = None
+
+    def write(self, s):
+        cap = self._capture
+        if not cap.ordered():
+            return io.TextIOWrapper.write(self, s)
+        try:
+            self._stdout.flush()
+        except Exception:
+            pass
+        cap.collect("stdout")
+        n = io.TextIOWrapper.write(self, s)
+        self.flush()
+        cap.collect("stderr", send=True)
+        return n
 
 
 _libc = None

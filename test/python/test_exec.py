@@ -62,6 +62,44 @@ class ExecTest(WorkerTestCase):
                                 "os.write(2, b'e2\\n')")
         self.assertEqual(stream_text(events, "stderr"), "e1\ne2\n")
 
+    def test_stderr_writes_keep_their_place_among_stdout_writes(self):
+        code = ("import os, sys, warnings, logging\n"
+                "print('out 1')\n"
+                "print('err 1', file=sys.stderr)\n"
+                "os.write(1, b'out 2\\n')\n"
+                "warnings.warn('careful')\n"
+                "print('out 3', end='')\n"
+                "logging.getLogger('t').error('err 3')\n"
+                "print(' and more')\n")
+        events, r = self.w.exec(code)
+        self.assertEqual(r["status"], "ok", r)
+        segments = []
+        for e in events:
+            if e.get("event") != "stream":
+                continue
+            if segments and segments[-1][0] == e["name"]:
+                segments[-1][1] += e["text"]
+            else:
+                segments.append([e["name"], e["text"]])
+        self.assertEqual([n for n, _ in segments], ["stdout", "stderr", "stdout", "stderr", "stdout", "stderr", "stdout"],
+                         segments)
+        self.assertEqual(segments[0][1], "out 1\n")
+        self.assertEqual(segments[2][1], "out 2\n")
+        self.assertIn("UserWarning: careful", segments[3][1])
+        self.assertEqual(segments[4][1], "out 3")
+        self.assertEqual(segments[5][1], "err 3\n")
+        self.assertEqual(segments[6][1], " and more\n")
+
+    def test_a_loop_alternating_streams_loses_nothing_and_stays_batched(self):
+        events, r = self.w.exec("import sys\nfor i in range(5000):\n    print(i)\n    print(-i, file=sys.stderr)")
+        self.assertEqual(r["status"], "ok", r)
+        self.assertEqual(stream_text(events), "".join("%d\n" % i for i in range(5000)))
+        self.assertEqual(stream_text(events, "stderr"), "".join("%d\n" % -i for i in range(5000)))
+        # Exact interleaving for the first writes only (at most two events each), then
+        # per stream and batched: far fewer events than the 20,000 writes.
+        from pyctx_worker.capture import _ORDERED_WRITES
+        self.assertLess(len(events), 2 * _ORDERED_WRITES + 500)
+
     def test_c_stdio_output_is_flushed_at_request_end(self):
         events, r = self.w.exec("import ctypes\nctypes.CDLL(None).printf(b'from C %d\\n', 7)")
         self.assertEqual(r["status"], "ok", r)
