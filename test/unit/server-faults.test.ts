@@ -4,6 +4,7 @@
 // server works). Real processes and signals throughout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DidCloseNotebookDocumentNotification, DidOpenNotebookDocumentNotification } from 'vscode-languageserver-protocol/node';
 import { errorCode } from '../../src/client/api';
 import type { OutputPayload, SessionLostParams } from '../../src/protocol/lsp';
 import { alive, startServer, waitFor, type ServerHarness } from './server-harness';
@@ -69,6 +70,34 @@ describe('worker crashes and the output cap', () => {
     counter.dispose();
     assert.equal(count, 1);
     await h.api.unbind(NB);
+  });
+
+  test('the notebook closed while its cell runs (deaf to SIGINT): the cell ends aborted, the worker is gone, a reopen runs fresh', async () => {
+    const u = 'file:///tmp/pyctx-faults/closing.ipynb';
+    const cell = `vscode-notebook-cell:/tmp/pyctx-faults/closing.ipynb#cell0`;
+    const open = () => h.conn.sendNotification(DidOpenNotebookDocumentNotification.type, {
+      notebookDocument: { uri: u, notebookType: 'jupyter-notebook', version: 1, cells: [{ kind: 2, document: cell }] },
+      cellTextDocuments: [{ uri: cell, languageId: 'python', version: 1, text: '' }],
+    });
+    await open();
+    const b = await h.api.bind(u);
+    await run(h, u, 'kept = 1');
+    const started = new Promise<void>(resolve => {
+      const d = h.api.onOutput(o => { if (o.kind === 'stream' && o.text.includes('deaf')) { d.dispose(); resolve(); } });
+    });
+    const running = run(h, u, 'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint("deaf", flush=True)\nwhile True: time.sleep(0.01)');
+    await started;
+    await h.conn.sendNotification(DidCloseNotebookDocumentNotification.type, {
+      notebookDocument: { uri: u }, cellTextDocuments: [{ uri: cell }],
+    });
+    const r = await running;
+    assert.equal(r.result.status, 'aborted');
+    assert.ok(await waitFor(() => !alive(b.pid), 10_000), `worker ${b.pid} ended`);
+    assert.equal((await h.api.sessions()).some(s => s.notebookUri === u), false);
+    await open();
+    const again = await run(h, u, 'kept');
+    assert.equal(again.result.error?.ename, 'NameError', 'a fresh context');
+    await h.api.unbind(u);
   });
 
   test('os._exit in a cell is a crash with its exit code, not a hang', async () => {

@@ -1,11 +1,13 @@
 // The pyctx kernel when things go wrong, in a real VS Code: interrupt of a busy
 // loop, restart (also of a cell that ignores SIGINT), kill -9 of the worker
-// mid-cell, sys.exit() and os._exit(); after each the notebook's next run works.
+// mid-cell, sys.exit(), os._exit(), a segfault, closing the notebook mid-run, an
+// output flood; after each the notebook's next run works.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { closeAllEditors, outputItems, waitFor } from './support/notebook';
-import { STDERR, STDOUT, describe as describeNb, errorOf, openCells, pyctxApi, run, start, textOf, waitForStdout } from './support/kernel';
+import { STDERR, STDOUT, closeNotebook, describe as describeNb, errorOf, openCells, openWithKernel, pyctxApi, run, start, textOf, waitForStdout } from './support/kernel';
 
+const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
 const pidOf = async (ed: vscode.NotebookEditor) => (await (await pyctxApi()).getKernel(ed.notebook.uri))?.pid;
 
 suite('kernel: faults', function () {
@@ -123,6 +125,22 @@ suite('kernel: faults', function () {
     if (process.platform === 'linux') assert.equal(textOf(items, STDOUT), 'just before\n', 'output printed right before the crash is kept');
     assert.match(textOf(items, STDERR), /Fatal Python error: Segmentation fault[\s\S]*line 3 in <module>/, 'the crashing line is shown');
     assert.equal(textOf(await run(ed, 1), 'text/plain'), "'alive'");
+  });
+
+  test('closing the notebook while a cell runs: its worker ends and is replaced; reopened, it runs fresh', async () => {
+    const api = await pyctxApi();
+    const ed = await openCells('close-mid.ipynb', ['import os, time\nkept = 1\nprint(os.getpid(), flush=True)\nwhile True: time.sleep(0.01)', 'kept']);
+    const uri = ed.notebook.uri;
+    await start(ed, 0);
+    const pid = Number((await waitForStdout(ed.notebook.cellAt(0), '\n')).trim());
+    assert.ok(pid > 0);
+    await closeNotebook(ed.notebook);
+    await waitFor('the worker of the closed notebook to end', () => !alive(pid), 20_000);
+    await waitFor('its session to be gone', async () => !(await api.pool.sessions()).some(s => s.notebookUri === uri.toString()), 15_000);
+    await waitFor('the pool to have a free worker again', async () => (await api.pool.stats()).availableWorkers > 0, 15_000);
+    const again = await openWithKernel(uri);
+    const err = errorOf(await run(again, 1));
+    assert.equal(err?.name, 'NameError', `a fresh context: ${describeNb(again.notebook)}`);
   });
 
   test('a flood of output is truncated with a visible note; the next cell runs', async () => {

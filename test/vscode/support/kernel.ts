@@ -38,7 +38,11 @@ export function writeNotebook(name: string, sources: string[]): vscode.Uri {
  * unbinds it and returns its worker to the pool.
  */
 export async function openCells(name: string, sources: string[]): Promise<vscode.NotebookEditor> {
-  const uri = writeNotebook(name, sources);
+  return openWithKernel(writeNotebook(name, sources));
+}
+
+/** Opens an existing .ipynb as openCells does (an editor, the pyctx kernel selected). */
+export async function openWithKernel(uri: vscode.Uri): Promise<vscode.NotebookEditor> {
   await vscode.commands.executeCommand('vscode.open', uri, { preview: false });   // a preview tab would be replaced (and closed) by the next open
   const editor = await waitFor(`an editor for ${uri.fsPath}`,
     () => vscode.window.visibleNotebookEditors.find(e => e.notebook.uri.toString() === uri.toString()), 20_000);
