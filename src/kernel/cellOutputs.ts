@@ -5,7 +5,7 @@
 // cells, through the notebook's DisplayRegistry).
 import * as vscode from 'vscode';
 import type { MimeBundle, OutputPayload } from '../protocol/lsp';
-import { bundleItems, streamItem, streamNameOf } from './mime';
+import { bundleItems, displayOutput, streamItem, streamNameOf } from './mime';
 
 /**
  * An output's id. VS Code gives every NotebookCellOutput one and keeps it across
@@ -120,10 +120,11 @@ export class CellOutputWriter {
     this.append(new vscode.NotebookCellOutput([streamItem(b.name, text)]), b.name);
   }
 
-  display(data: MimeBundle, metadata: Record<string, unknown> = {}, displayId?: string): void {
+  /** display_data, or the cell's execute_result when `executionCount` is given. */
+  display(data: MimeBundle, metadata: Record<string, unknown> = {}, displayId?: string, executionCount?: number): void {
     this.flushStream();
     this.flushPendingClear();
-    const output = new vscode.NotebookCellOutput(bundleItems(data), metadata);
+    const output = displayOutput(data, metadata, executionCount);
     if (displayId) this.displays.add(displayId, this.exec.cell, outputId(output));
     this.append(output);
   }

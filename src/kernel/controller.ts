@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { PyctxClient } from '../client';
 import type { InputReply, InputRequestParams, PoolStatsPayload } from '../protocol/lsp';
 import { NotebookRunner } from './notebookRunner';
-import { errorItem } from './mime';
+import { errorOutput } from './mime';
 
 export const CONTROLLER_ID = 'pyctx';
 export const NOTEBOOK_TYPE = 'jupyter-notebook';
@@ -85,8 +85,8 @@ export class PyctxKernel implements vscode.Disposable {
       for (const cell of cells) {
         const exec = this.controller.createNotebookCellExecution(cell);
         exec.start(Date.now());
-        void exec.replaceOutput(new vscode.NotebookCellOutput([errorItem('WorkspaceNotTrusted',
-          'pyctx does not run code in an untrusted workspace. Trust the workspace (Manage Workspace Trust) to run cells.', [])]));
+        void exec.replaceOutput(errorOutput('WorkspaceNotTrusted',
+          'pyctx does not run code in an untrusted workspace. Trust the workspace (Manage Workspace Trust) to run cells.', []));
         exec.end(false, Date.now());
       }
       return;

@@ -1,6 +1,11 @@
 // Converts what the pool server sends (src/protocol/lsp.ts MimeBundle, error
-// triples, stream text) into VS Code notebook output items. Pure mapping: no
-// execution state here (that is src/kernel/cellOutputs.ts).
+// triples, stream text) into VS Code notebook output items and outputs. Pure
+// mapping: no execution state here (that is src/kernel/cellOutputs.ts).
+//
+// Output metadata has the shape VS Code's ipynb serializer reads and writes back
+// ({ outputType, executionCount, metadata, originalError }, as the Jupyter extension
+// sets it), so a saved notebook keeps execute_result with its execution_count, the
+// Jupyter metadata of each output, and the exact traceback list of errors.
 //
 // On the wire binary images are base64 strings (JSON-RPC carries no bytes), as in
 // Jupyter's own messages; here they become the raw bytes the renderers expect.
@@ -41,6 +46,20 @@ export function bundleItems(data: MimeBundle): vscode.NotebookCellOutputItem[] {
 
 export function streamItem(name: 'stdout' | 'stderr', text: string): vscode.NotebookCellOutputItem {
   return name === 'stdout' ? vscode.NotebookCellOutputItem.stdout(text) : vscode.NotebookCellOutputItem.stderr(text);
+}
+
+/** A display_data output, or an execute_result when `executionCount` is given. */
+export function displayOutput(data: MimeBundle, jupyterMetadata: Record<string, unknown> = {}, executionCount?: number): vscode.NotebookCellOutput {
+  const metadata = executionCount === undefined
+    ? { outputType: 'display_data', metadata: jupyterMetadata }
+    : { outputType: 'execute_result', executionCount, metadata: jupyterMetadata };
+  return new vscode.NotebookCellOutput(bundleItems(data), metadata);
+}
+
+/** An error output; the traceback list is kept as is for the saved .ipynb. */
+export function errorOutput(ename: string, evalue: string, traceback: string[]): vscode.NotebookCellOutput {
+  return new vscode.NotebookCellOutput([errorItem(ename, evalue, traceback)],
+    { outputType: 'error', originalError: { output_type: 'error', ename, evalue, traceback } });
 }
 
 /** A Python exception as VS Code's error item; the traceback goes in the stack, as the Jupyter extension does. */

@@ -10,7 +10,7 @@ import type { KernelStatus } from '@vscode/jupyter-extension';
 import { errorCode, type PyctxClient } from '../client';
 import type { ExecuteResult, OutputPayload, SessionInfo, SessionLostParams } from '../protocol/lsp';
 import { CellOutputWriter, DisplayRegistry, outputId as outputIdOf } from './cellOutputs';
-import { errorItem } from './mime';
+import { errorOutput } from './mime';
 
 interface Task {
   readonly cell?: vscode.NotebookCell;
@@ -186,8 +186,8 @@ export class NotebookRunner implements vscode.Disposable {
     try {
       const r = await this.execute(code, cell, o => writer.handle(o), false, executionId);
       exec.executionOrder = r.executionCount || exec.executionOrder;
-      if (r.result) writer.display(r.result.data, r.result.metadata);
-      if (r.error) writer.appendOutput(new vscode.NotebookCellOutput([errorItem(r.error.ename, r.error.evalue, r.error.traceback)]));
+      if (r.result) writer.display(r.result.data, r.result.metadata, undefined, exec.executionOrder);
+      if (r.error) writer.appendOutput(errorOutput(r.error.ename, r.error.evalue, r.error.traceback));
       if (r.crash) writer.appendOutput(crashOutput(r.crash, r.restarted === true));
       ok = r.status === 'ok';
     } catch (err) {
@@ -395,22 +395,22 @@ export function describeExit(exitCode: number | null, signal: string | null): st
  */
 function crashOutput(crash: NonNullable<ExecuteResult['crash']>, restartedHere: boolean): vscode.NotebookCellOutput {
   if (restartedHere) {
-    return new vscode.NotebookCellOutput([errorItem('Restarted', 'The context was restarted while this cell ran; state lost.', [])]);
+    return errorOutput('Restarted', 'The context was restarted while this cell ran; state lost.', []);
   }
   if (crash.exitCode === null && crash.signal === null) {
     const text = `This cell was stopped: ${crash.message || 'its context ended'}; state lost. The next run starts a fresh context.`;
-    return new vscode.NotebookCellOutput([errorItem('ContextEnded', text, [])]);
+    return errorOutput('ContextEnded', text, []);
   }
   const how = describeExit(crash.exitCode, crash.signal);
   const text = `The Python worker running this notebook exited (${how}); state lost. The next run starts a fresh context.`;
-  return new vscode.NotebookCellOutput([errorItem('WorkerCrashed', text, [`WorkerCrashed: ${text}`, ...(crash.message ? [crash.message] : [])])]);
+  return errorOutput('WorkerCrashed', text, [`WorkerCrashed: ${text}`, ...(crash.message ? [crash.message] : [])]);
 }
 
 /** A request that failed before producing a result (no Python, pool exhausted, server gone). */
 function requestErrorOutput(err: unknown): vscode.NotebookCellOutput {
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  return new vscode.NotebookCellOutput([errorItem(code ? `pyctx: ${code}` : 'pyctx error', message, [])]);
+  return errorOutput(code ? `pyctx: ${code}` : 'pyctx error', message, []);
 }
 
 function readGraceSeconds(): number {

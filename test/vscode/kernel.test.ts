@@ -5,6 +5,7 @@
 // Faults (interrupt, restart, kill -9, sys.exit) are in kernel-faults.test.ts.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { closeAllEditors, outputItems, waitFor } from './support/notebook';
@@ -152,6 +153,34 @@ suite('kernel: execution', function () {
     await run(ed, 3);
     await waitFor(`cell 2's display to show 'third' (${describeNb(ed.notebook)})`,
       () => textOf(outputItems(ed.notebook.cellAt(2)), 'text/plain') === "'third'", 10_000);
+  });
+
+  test('saved, the notebook is Jupyter\'s format: stream, display_data, execute_result with its count, error with the traceback list', async () => {
+    const ed = await openCells('saved.ipynb', [
+      'print("hi")\nfrom IPython.display import HTML\ndisplay(HTML("<b>bold</b>"))\n6 * 7',
+      '1/0',
+    ]);
+    await run(ed, 0);
+    await run(ed, 1);
+    const order = ed.notebook.cellAt(0).executionSummary?.executionOrder;
+    assert.ok(order && order > 0, describeNb(ed.notebook));
+    await ed.notebook.save();
+    const saved = JSON.parse(fs.readFileSync(ed.notebook.uri.fsPath, 'utf8'));
+    const [first, second] = saved.cells;
+    assert.equal(first.execution_count, order);
+    assert.deepEqual(first.outputs.map((o: { output_type: string }) => o.output_type), ['stream', 'display_data', 'execute_result'], JSON.stringify(first.outputs));
+    assert.equal(first.outputs[0].name, 'stdout');
+    assert.match(first.outputs[1].data['text/html'].join?.('') ?? first.outputs[1].data['text/html'], /<b>bold<\/b>/);
+    assert.deepEqual(first.outputs[1].metadata, {});
+    assert.equal(first.outputs[2].execution_count, order);
+    assert.deepEqual(first.outputs[2].data['text/plain'], ['42']);
+    const err = second.outputs[0];
+    assert.equal(err.output_type, 'error', JSON.stringify(second.outputs));
+    assert.equal(err.ename, 'ZeroDivisionError');
+    assert.equal(err.evalue, 'division by zero');
+    // Python's own list (a frame is one multi-line entry), not the stack split into lines.
+    assert.equal(err.traceback.length, 3, JSON.stringify(err.traceback));
+    assert.match(err.traceback[1], /<cell-\d+>.*\n\s+1\/0/);
   });
 
   test('run all stops at the first error', async () => {
