@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from . import capture, codec, display, execution, hooks, namespace, refs, runtime
+from . import capture, codec, display, execution, hooks, limits, namespace, refs, runtime
 from .framing import ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge, FrameWriter
 from .protocol import (CONTROL_FD, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, ErrorCode,
                        Event, Op)
@@ -130,6 +130,7 @@ class Worker:
             Op.INSPECT: self.op_inspect, Op.INTERRUPT: self.op_interrupt, Op.PING: self.op_ping,
             Op.SHUTDOWN: self.op_shutdown,
         }
+        self.memory_limit = limits.apply_memory_limit()
         self.preload_errors = self._preload()
         if control is None:
             control = control_fd_present()
@@ -342,6 +343,7 @@ class Worker:
             "capabilities": CAPABILITIES + (["control"] if self.control else []),
             "preload_errors": self.preload_errors, "session": self.session,
             "max_frame_bytes": self.max_bytes, "capture_fds": self.capture.read_fds(),
+            "memory_limit": self.memory_limit,
         }
 
     def op_configure(self, req):

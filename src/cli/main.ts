@@ -18,6 +18,7 @@ import { USAGE } from './usage';
 const commonOptions = {
   python: { type: 'string' },
   preload: { type: 'string' },
+  'memory-limit': { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -53,19 +54,21 @@ function byteCount(flag: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-export interface PoolChoice { python?: string; preload?: string[] }
+export interface PoolChoice { python?: string; preload?: string[]; memoryLimitBytes?: number }
 
-function poolChoice(values: { python?: string | boolean; preload?: string | boolean }): PoolChoice {
+function poolChoice(values: { python?: string | boolean; preload?: string | boolean; 'memory-limit'?: string | boolean }): PoolChoice {
   const python = typeof values.python === 'string' ? values.python : process.env.PYCTX_PYTHON || undefined;
   const preload = typeof values.preload === 'string'
     ? values.preload.split(',').map(s => s.trim()).filter(Boolean) : undefined;
-  return { python, preload };
+  const mb = typeof values['memory-limit'] === 'string' ? positiveInt('--memory-limit', values['memory-limit']) : undefined;
+  if (mb !== undefined && mb < 128) throw new CliError('usage', `--memory-limit needs at least 128 (MiB), got "${mb}"`);
+  return { python, preload, memoryLimitBytes: mb === undefined ? undefined : mb * 2 ** 20 };
 }
 
 /** Starts a pool; an unusable interpreter becomes a one-line environment error. */
 export async function startPool(choice: PoolChoice, size: number, warm: number): Promise<Pool> {
   try {
-    return await Pool.start({ python: choice.python, preload: choice.preload, size, warm });
+    return await Pool.start({ python: choice.python, preload: choice.preload, memoryLimitBytes: choice.memoryLimitBytes, size, warm });
   } catch (e) {
     if (e instanceof PyCtxError && e.code === 'python_not_found') throw new CliError('python_not_found', oneLine(e));
     throw new CliError('pool_failed', `cannot start Python workers${choice.python ? ` (${choice.python})` : ''}: ${oneLine(e)}`);

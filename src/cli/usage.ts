@@ -5,7 +5,7 @@ export const USAGE = `pyctx — run Python notebooks and code on a warm worker p
 Usage:
   pyctx run NOTEBOOK.ipynb... [-o OUT.ipynb | --inplace] [-j N] [--allow-errors]
             [--timeout S] [--max-output-bytes N] [--python P] [--preload mod,...]
-            [--progress]
+            [--memory-limit MB] [--progress]
   pyctx exec CODE | -          run statements in a fresh context ("-" reads stdin)
   pyctx eval EXPR              evaluate one expression, print its value as JSON
   pyctx stats [--json]         start a pool and print its statistics
@@ -26,6 +26,8 @@ Options:
                       the cell runs on
   --python P          interpreter (default: $PYCTX_PYTHON, then python3, then python)
   --preload a,b       modules imported into workers before they are handed out
+  --memory-limit MB   address-space cap per worker (at least 128): a runaway
+                      allocation is a MemoryError in its cell, not a killed worker
   --progress          print the per-cell progress line even when stderr is not a terminal
   -h, --help          this text;  --version  the version
 

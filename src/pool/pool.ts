@@ -33,6 +33,8 @@ export interface PoolEvents {
   lateOutput: [LateOutputEvent];
 }
 
+/** Below this a worker could not even start (an idle one maps ~30 MiB of address space). */
+const MIN_MEMORY_LIMIT = 128 << 20;
 const newSessionId = (): string => randomBytes(12).toString('hex');
 const REF_OPS = new Set<string>([Op.exec, Op.eval, Op.call, Op.method, Op.attr]);
 
@@ -89,6 +91,10 @@ export class Pool extends EventEmitter<PoolEvents> {
   static async start(opts: PoolOptions = {}): Promise<Pool> {
     if (opts.size !== undefined && (!Number.isInteger(opts.size) || opts.size < 1)) {
       throw new PyCtxError('invalid_argument', `size must be a positive integer, got ${opts.size}`);
+    }
+    const limit = opts.memoryLimitBytes;
+    if (limit !== undefined && limit !== 0 && (!Number.isFinite(limit) || limit < MIN_MEMORY_LIMIT)) {
+      throw new PyCtxError('invalid_argument', `memoryLimitBytes must be 0 (no limit) or at least ${MIN_MEMORY_LIMIT} (128 MiB), got ${limit}`);
     }
     await loadExeca();
     const resolved = await resolvePython(opts.python);
@@ -312,7 +318,9 @@ export class Pool extends EventEmitter<PoolEvents> {
       executable: this.python,
       pythonDir: this.pythonDir,
       cwd: this.opts.cwd ?? process.cwd(),
-      env: { ...this.opts.env },
+      env: this.opts.memoryLimitBytes
+        ? { ...this.opts.env, PYCTX_MEMORY_LIMIT: String(Math.floor(this.opts.memoryLimitBytes)) }
+        : { ...this.opts.env },
       maxFrameBytes: this.maxFrameBytes,
       preload: this.opts.preload ?? [],
       session,

@@ -26,6 +26,12 @@ export interface PoolOptions {
   maxFrameBytes?: number;
   /** Modules imported by every worker at start (PYCTX_PRELOAD). */
   preload?: string[];
+  /**
+   * Address-space cap of each worker in bytes (RLIMIT_AS, POSIX; at least 128 MiB):
+   * a runaway allocation in user code raises MemoryError instead of waking the OOM
+   * killer. Undefined or 0 = no limit.
+   */
+  memoryLimitBytes?: number;
   /** Default affinity mode. Default 'strict_queue'. */
   affinity?: AffinityMode;
   /** strict_queue: how long a request may wait for its worker; undefined = no limit. */
@@ -181,4 +187,6 @@ export interface HelloInfo {
   capabilities: string[];
   /** Read-end fds of the worker's stdout/stderr capture pipes (see leftovers.ts). */
   capture_fds?: Partial<Record<'stdout' | 'stderr', number>>;
+  /** The worker's RLIMIT_AS in bytes (PoolOptions.memoryLimitBytes), null when none. */
+  memory_limit?: number | null;
 }

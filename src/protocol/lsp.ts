@@ -16,13 +16,14 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserv
 export type MimeBundle = Record<string, unknown>;
 export type AffinityMode = 'strict_queue' | 'strict_fail_fast' | 'hint';
 
-/** initializationOptions of the LanguageClient. A change of python/poolSize/warm/preload/affinity
+/** initializationOptions of the LanguageClient. A change of python/poolSize/warm/preload/memoryLimitMB/affinity
  *  needs a new server; the LiveOptions subset is applied live (`pyctx/configure`). */
 export interface ServerOptions {
   python?: string;               // interpreter path or command; default python3, then python
   poolSize?: number;             // `size`, default 4
   warm?: number;                 // warm idle workers, default 1
   preload?: string[];            // modules imported into warm workers
+  memoryLimitMB?: number;        // per-worker address-space cap (>= 128); 0/absent = none
   affinity?: AffinityMode;
   refTtlSeconds?: number | null;
   maxRefsPerSession?: number;

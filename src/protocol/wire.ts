@@ -42,7 +42,8 @@ export const CONTROL_FD = 3;
 export const Op = {
   hello: 'hello',                 // -> { pid, protocol, python_version, executable, codec, capabilities: string[],
                                   //      preload_errors: {module, error}[], session, max_frame_bytes,
-                                  //      capture_fds: { stdout, stderr } (read ends of the capture pipes) }
+                                  //      capture_fds: { stdout, stderr } (read ends of the capture pipes),
+                                  //      memory_limit: bytes | null (RLIMIT_AS from PYCTX_MEMORY_LIMIT) }
   configure: 'configure',         // { session?, cwd?, sys_path0?, ref_ttl_seconds?, max_refs_per_session? } -> null
   exec: 'exec',                   // { code, session?, runtime_context?, store_history? = true } -> ExecReply (+ events)
   eval: 'eval',                   // { code, locals?, session?, runtime_context? } -> value (plain data or a ref)

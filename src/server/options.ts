@@ -14,6 +14,10 @@ export function parseServerOptions(raw: unknown): ServerOptions {
   out.poolSize = posInt(o.poolSize);
   out.warm = typeof o.warm === 'number' && Number.isInteger(o.warm) && o.warm >= 0 ? o.warm : undefined;
   if (Array.isArray(o.preload)) out.preload = o.preload.filter((m): m is string => typeof m === 'string' && /^[\w.]+$/.test(m));
+  // Below 128 MiB a worker cannot start: treated as malformed (no limit), not a start failure.
+  if (o.memoryLimitMB === 0 || (typeof o.memoryLimitMB === 'number' && Number.isFinite(o.memoryLimitMB) && o.memoryLimitMB >= 128)) {
+    out.memoryLimitMB = o.memoryLimitMB;
+  }
   if (AFFINITIES.includes(o.affinity as AffinityMode)) out.affinity = o.affinity as AffinityMode;
   if (o.refTtlSeconds === null) out.refTtlSeconds = null;
   else out.refTtlSeconds = nonNeg(o.refTtlSeconds);

@@ -51,6 +51,7 @@ export class PoolHost {
           size: this.options.poolSize ?? DEFAULT_OPTIONS.poolSize,
           warm: this.options.warm ?? DEFAULT_OPTIONS.warm,
           preload: this.options.preload,
+          memoryLimitBytes: this.options.memoryLimitMB ? Math.floor(this.options.memoryLimitMB * 2 ** 20) : undefined,
           affinity: this.options.affinity,
           refTtlSeconds: this.options.refTtlSeconds,
           maxRefsPerSession: this.options.maxRefsPerSession,

@@ -43,6 +43,16 @@ test('--preload imports modules into the worker before the code runs', async () 
   assert.equal(withIt.stdout, 'True\n', withIt.stderr);
 });
 
+test('--memory-limit: a runaway allocation is a MemoryError (exit 1); below 128 MiB is a usage error', { skip: process.platform !== 'linux' && 'RLIMIT_AS is enforced on Linux' }, async () => {
+  const r = await runCli(['exec', '--memory-limit', '256', 'print("before")\nbig = bytearray(1 << 30)']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, 'before\n');
+  assert.equal(lines(r.stderr).at(-1), 'MemoryError');
+  const small = await runCli(['exec', '--memory-limit', '10', '1']);
+  assert.equal(small.code, 2);
+  assert.match(small.stderr, /--memory-limit needs at least 128/);
+});
+
 test('exec: runs in the current directory of the caller', async () => {
   const r = await runCli(['exec', 'import os; print(os.getcwd())'], { cwd: '/' });
   assert.equal(r.stdout, '/\n');

@@ -103,5 +103,10 @@ describe('initializationOptions', () => {
     assert.equal(bad.outputMaxBytes, undefined);
     assert.equal(bad.refTtlSeconds, undefined);
     assert.deepEqual(parseServerOptions(null), parseServerOptions({}));
+    // Memory limit: 0 (none) or >= 128 MiB; a smaller one would keep workers from starting.
+    assert.equal(parseServerOptions({ memoryLimitMB: 512 }).memoryLimitMB, 512);
+    assert.equal(parseServerOptions({ memoryLimitMB: 0 }).memoryLimitMB, 0);
+    assert.equal(parseServerOptions({ memoryLimitMB: 64 }).memoryLimitMB, undefined);
+    assert.equal(parseServerOptions({ memoryLimitMB: '1G' }).memoryLimitMB, undefined);
   });
 });

@@ -2,7 +2,8 @@
 // the output cap and the ref limits apply live (same worker, same variables; the
 // bound worker prunes its refs to the new limit), while a setting that needs a new
 // pool (pyctx.pool.size) asks first when a notebook is bound: Later keeps
-// everything, Restart now restarts (state gone, the next run binds fresh).
+// everything, Restart now restarts (state gone, the next run binds fresh); the
+// memory limit reaches the new pool's workers.
 // Settings are user (global) settings in the harness: every test restores its own.
 // Only the warning/information popups are stubbed (UI); the server and workers are real.
 import * as assert from 'node:assert/strict';
@@ -97,6 +98,27 @@ suite('settings: live apply vs restart', function () {
       assert.equal((await sessionOf(ed))?.pid, s.pid, 'same worker');
     } finally {
       await setSetting('refs.maxPerSession', undefined);
+      await closeNotebook(ed.notebook);
+    }
+  });
+
+  test('pyctx.worker.memoryLimitMB reaches new workers: a runaway allocation is a MemoryError, the state stays', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const popups = stubPopups('Restart now');   // in case another suite left a notebook bound
+    const ed = await openCells('memory.ipynb', ['kept = 41', 'big = bytearray(2 << 30)', 'kept + 1']);
+    try {
+      const pids = (await api.pool.stats()).workers.map(w => w.pid);
+      await setSetting('worker.memoryLimitMB', 512);
+      await restartedFrom(pids);
+      await run(ed, 0);
+      const err = errorOf(await run(ed, 1));
+      assert.equal(err?.name, 'MemoryError', describeNb(ed.notebook));
+      assert.equal(textOf(await run(ed, 2), 'text/plain'), '42', `state kept: ${describeNb(ed.notebook)}`);
+    } finally {
+      const pids = (await api.pool.stats()).workers.map(w => w.pid);
+      await setSetting('worker.memoryLimitMB', undefined);
+      await restartedFrom(pids);
+      popups.restore();
       await closeNotebook(ed.notebook);
     }
   });
