@@ -154,8 +154,9 @@ def compile_cell(source, execution_count):
     filename = "<cell-%d>" % (execution_count if execution_count else _cell_serial)
     if filename in linecache.cache:
         filename = "<cell-%d.%d>" % (execution_count, _cell_serial)
-    register_source(filename, source)
-    tree = compile(source, filename, "exec", _ONLY_AST | _TOP_LEVEL_AWAIT,
+    register_source(filename, source)  # the cell as written: tracebacks show its lines
+    from .magics import transform  # %magics, !shell, obj? -> calls, line for line
+    tree = compile(transform(source), filename, "exec", _ONLY_AST | _TOP_LEVEL_AWAIT,
                    dont_inherit=True)
     has_result = False
     if tree.body and isinstance(tree.body[-1], ast.Expr) and \
@@ -190,12 +191,34 @@ def _internal(tb):
     return fn.startswith(_PKG_DIR) or fn.startswith(_ASYNCIO_DIR)
 
 
+_MAGICS_FILE = os.path.join(_PKG_DIR, "magics.py")
+
+
+def _without_magics_frames(tb):
+    """The traceback chain minus the frames of magics.py (between the cell and
+    the code a magic ran, or where a magic raised): the user's frames only."""
+    kept = []
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != _MAGICS_FILE:
+            kept.append(tb)
+        tb = tb.tb_next
+    for a, b in zip(kept, kept[1:]):
+        a.tb_next = b
+    if kept:
+        kept[-1].tb_next = None
+    return kept[0] if kept else None
+
+
 def error_content(exc):
     """{ename, evalue, traceback: [lines]} with the worker's own frames removed."""
     import traceback
+    from .magics import UsageError
+    if isinstance(exc, UsageError):  # as IPython: the message only
+        return {"ename": "UsageError", "evalue": str(exc), "traceback": ["UsageError: %s" % exc]}
     tb = exc.__traceback__
     while tb is not None and _internal(tb):
         tb = tb.tb_next
+    tb = _without_magics_frames(tb)
     # The SIGINT handler's own frame ends a KeyboardInterrupt traceback: drop it.
     frames = []
     t = tb

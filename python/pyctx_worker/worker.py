@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from . import capture, codec, display, execution, hooks, limits, namespace, refs, runtime
+from . import capture, codec, display, execution, hooks, limits, magics, namespace, refs, runtime
 from .framing import ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge, FrameWriter
 from .protocol import (CONTROL_FD, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, ErrorCode,
                        Event, Op)
@@ -115,6 +115,8 @@ class Worker:
         builtins.display = display.display
         builtins.update_display = display.update_display
         builtins.clear_output = display.clear_output
+        self.magics = magics.Magics()
+        setattr(builtins, magics.NAME, self.magics)
         builtins.input = self._input
         hooks.install(self._patch_getpass)
         execution.install_sigint()
@@ -401,6 +403,8 @@ class Worker:
         return reply
 
     def _run_cell(self, code, count):
+        if self.magics.autoreload is not None:
+            self.magics.reload_changed()
         compiled, has_result = execution.compile_cell(code, count)
         ns = self.ns
         try:
@@ -408,6 +412,7 @@ class Worker:
             value = ns.get(execution.RESULT_NAME) if has_result else None
         finally:
             ns.pop(execution.RESULT_NAME, None)
+            self.magics.note_new_modules()
         if value is None:
             return None, None
         return value, display.format_bundle(value)

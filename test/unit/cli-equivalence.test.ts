@@ -8,6 +8,9 @@
 //  - multi-line fields joined; memory addresses (0x7f...) replaced by 0xADDR;
 //  - cell metadata "execution" (nbclient's timing stamps) ignored;
 //  - image/png compared as decoded bytes (Jupyter's base64 ends with "\n", ours not);
+//  - stream text: "\r\n" read as "\n" (IPython runs `!cmd` in a pseudo-terminal, whose
+//    line ends are \r\n; pyctx runs it on the cell's pipes);
+//  - the figures of `%time` ("CPU times: ...", "Wall time: ...") replaced by T;
 //  - within a run of consecutive stream outputs, text is compared per stream name
 //    (ipykernel flushes stdout and stderr on separate timers, so their relative
 //    order is timing, not content);
@@ -30,6 +33,8 @@ after(() => tmp.cleanup());
 
 const ADDR = /0x[0-9a-fA-F]{6,16}/g;
 const noAddr = (s: string) => s.replace(ADDR, '0xADDR');
+const TIMES = /^(CPU times|Wall time):.*$/gm;
+const noTimes = (s: string) => s.replace(TIMES, (line) => line.replace(/\d+(\.\d+)?(e[+-]?\d+)?\s?(ns|µs|us|ms|s|min|h|d)\b/g, 'T'));
 
 function normalizeBundle(data: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -45,13 +50,13 @@ function normalizeOutputs(outputs: any[]): unknown[] {
   const result: unknown[] = [];
   let streams: Map<string, string> | null = null;
   const flush = () => {
-    if (streams) for (const [name, t] of [...streams].sort()) result.push({ stream: name, text: noAddr(t) });
+    if (streams) for (const [name, t] of [...streams].sort()) result.push({ stream: name, text: noTimes(noAddr(t)) });
     streams = null;
   };
   for (const o of outputs) {
     if (o.output_type === 'stream') {
       streams ??= new Map();
-      streams.set(o.name, (streams.get(o.name) ?? '') + text(o.text));
+      streams.set(o.name, (streams.get(o.name) ?? '') + text(o.text).replace(/\r\n/g, '\n'));
       continue;
     }
     flush();

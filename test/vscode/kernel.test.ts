@@ -1,7 +1,8 @@
 // The pyctx kernel in a real VS Code: binding and isolation, state across cells,
 // closing returns the worker, outputs (streams, rich mime bundles, errors,
 // display updates), execution order, run-all stopping at an error, input()
-// through the input box, and the exported Jupyter-shaped API (executeCode silent).
+// through the input box, magics and shell escapes, saving in Jupyter's format, and
+// the exported Jupyter-shaped API (executeCode silent).
 // Faults (interrupt, restart, kill -9, sys.exit) are in kernel-faults.test.ts.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -181,6 +182,21 @@ suite('kernel: execution', function () {
     // Python's own list (a frame is one multi-line entry), not the stack split into lines.
     assert.equal(err.traceback.length, 3, JSON.stringify(err.traceback));
     assert.match(err.traceback[1], /<cell-\d+>.*\n\s+1\/0/);
+  });
+
+  test('Jupyter magics and shell escapes run: !cmd, x = !cmd, %%writefile, %pwd, obj?', async () => {
+    const ed = await openCells('magics.ipynb', [
+      '%matplotlib inline\n!echo from the shell',
+      '%%writefile note.txt\nwritten by a magic',
+      'lines = !cat note.txt\nlines',
+      '%pwd',
+      'len?',
+    ]);
+    assert.equal(textOf(await run(ed, 0), STDOUT), 'from the shell\n', describeNb(ed.notebook));
+    assert.equal(textOf(await run(ed, 1), STDOUT), 'Writing note.txt\n');
+    assert.equal(textOf(await run(ed, 2), 'text/plain'), "['written by a magic']");
+    assert.equal(textOf(await run(ed, 3), 'text/plain'), `'${path.dirname(ed.notebook.uri.fsPath)}'`, 'the notebook folder is the cwd');
+    assert.match(textOf(await run(ed, 4), STDOUT), /^Signature: len\(obj, \/\)/);
   });
 
   test('run all stops at the first error', async () => {

@@ -1,0 +1,165 @@
+"""Magics, shell escapes and `?` help: the transform (pure) and the handlers on a
+real worker. IPython's output formats are checked against nbconvert by the Node
+equivalence test (test/fixtures/magics.ipynb); here: what that cannot cover."""
+
+import os
+import signal
+import sys
+import tempfile
+import time
+import unittest
+
+from pyctx_worker.magics import format_time, transform
+from wclient import WorkerProc, WorkerTestCase, stream_text
+
+M = "__pyctx_magics__"
+
+
+class TransformTest(unittest.TestCase):
+    def test_plain_python_is_untouched(self):
+        for src in ("x = 1", "a = b % c", "if a != b:\n    pass", "d = {'k': '%s' % 1}", "print('!?')",
+                    "x = 5 # what?", "s = '%d' % 3"):
+            self.assertEqual(transform(src), src)
+
+    def test_magic_shell_assign_and_help_lines(self):
+        self.assertEqual(transform("%time f(1)"), "%s.line('time', 'f(1)')" % M)
+        self.assertEqual(transform("  !ls -l"), "  %s.system('ls -l')" % M)
+        self.assertEqual(transform("out = !ls"), "out = %s.getoutput('ls')" % M)
+        self.assertEqual(transform("a, b = %who_ls"), "a, b = %s.line('who_ls', '')" % M)
+        self.assertEqual(transform("len?"), "%s.help('len', 1)" % M)
+        self.assertEqual(transform("os.path.join??"), "%s.help('os.path.join', 2)" % M)
+        self.assertEqual(transform("?len"), "%s.help('len', 1)" % M)
+
+    def test_only_where_a_statement_starts(self):
+        src = "x = (1\n%2)\ns = '''\n!not a command\n%neither\n'''\ny = [\n    1,\n]\n!echo yes"
+        out = transform(src).split("\n")
+        self.assertEqual(out[:8], src.split("\n")[:8])
+        self.assertEqual(out[-1], "%s.system('echo yes')" % M)
+        cont = "total = 1 + \\\n%2\n"
+        self.assertEqual(transform(cont), cont)
+
+    def test_cell_magic_keeps_the_line_count(self):
+        src = "\n%%time\na = 1\nb = 2"
+        out = transform(src)
+        self.assertEqual(out.count("\n"), src.count("\n"))
+        self.assertIn("%s.cell('time', '', 'a = 1\\nb = 2\\n', 3)" % M, out)
+        # %% later in a cell is not a cell magic (as in IPython): Python reports it
+        self.assertEqual(transform("x = 1\n%%time"), "x = 1\n%%time")
+
+    def test_format_time_like_ipython(self):
+        self.assertEqual(format_time(1.5e-6), "1.5 \xb5s")
+        self.assertEqual(format_time(0.0123), "12.3 ms")
+        self.assertEqual(format_time(0), "0 ns")
+        self.assertEqual(format_time(125), "2min 5s")
+
+
+class MagicsOnWorkerTest(WorkerTestCase):
+    def run_ok(self, code):
+        events, r = self.w.exec(code)
+        self.assertEqual(r["status"], "ok", r)
+        return events, r
+
+    def test_unknown_magic_is_a_usage_error_without_traceback_noise(self):
+        _, r = self.w.exec("%nosuchmagic 1")
+        self.assertEqual(r["error"]["ename"], "UsageError")
+        self.assertEqual(r["error"]["traceback"], ["UsageError: Line magic function `%nosuchmagic` not found."])
+        _, r = self.w.exec("%%pwd\nx")
+        self.assertIn("did you mean that instead", r["error"]["evalue"])
+
+    def test_time_shows_the_value_and_the_cell_line_of_an_error(self):
+        events, r = self.run_ok("%time 6 * 7")
+        self.assertEqual(r["result"]["data"]["text/plain"], "42")
+        self.assertRegex(stream_text(events), r"^CPU times: user .+, sys: .+, total: .+\nWall time: .+\n$")
+        _, r = self.w.exec("%%time\nx = 1\n1/0")
+        self.assertEqual(r["error"]["ename"], "ZeroDivisionError")
+        tb = "\n".join(r["error"]["traceback"])
+        self.assertRegex(tb, r'File "<cell-\d+>", line 3')
+        self.assertNotIn("magics.py", tb)
+
+    def test_timeit_options_and_result_object(self):
+        events, r = self.run_ok("res = %timeit -n 5 -r 3 -o sum(range(100))\nres.loops, res.repeat")
+        self.assertEqual(r["result"]["data"]["text/plain"], "(5, 3)")
+        self.assertRegex(stream_text(events), r" \xb1 .+ per loop \(mean \xb1 std\. dev\. of 3 runs, 5 loops each\)\n$")
+        events, _ = self.run_ok("%%timeit -n 2 -r 1 base = 10\nbase ** 2")
+        self.assertIn("of 1 run, 2 loops each", stream_text(events))
+
+    def test_help_shows_signature_and_docstring(self):
+        events, r = self.run_ok("def f(a, b=2):\n    'Adds.'\n    return a + b\nf?")
+        text = stream_text(events)
+        self.assertIn("Signature: f(a, b=2)", text)
+        self.assertIn("Docstring: Adds.", text)
+        events, _ = self.run_ok("f??")
+        self.assertIn("return a + b", stream_text(events))
+        events, _ = self.run_ok("nothing_here?")
+        self.assertEqual(stream_text(events), "Object `nothing_here` not found.\n")
+
+    def test_cd_and_pwd_and_exit_code(self):
+        _, before = self.run_ok("%pwd")
+        d = os.path.realpath(tempfile.mkdtemp())
+        events, r = self.run_ok("%cd " + d + "\n%pwd")
+        self.assertEqual(stream_text(events), d + "\n")
+        self.assertEqual(r["result"]["data"]["text/plain"], repr(d))
+        self.run_ok("import os\nos.chdir(%s)" % before["result"]["data"]["text/plain"])
+        _, r = self.run_ok("!exit 3\n_exit_code")
+        self.assertEqual(r["result"]["data"]["text/plain"], "3")
+
+    def test_run_executes_a_script_into_the_namespace(self):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "script.py")
+        with open(path, "w") as f:
+            f.write("import sys\nfrom_script = sys.argv[1:]\nprint('ran', __name__)\n")
+        events, r = self.run_ok("%run " + path + " a b\nfrom_script")
+        self.assertEqual(stream_text(events), "ran __main__\n")
+        self.assertEqual(r["result"]["data"]["text/plain"], "['a', 'b']")
+
+    def test_autoreload_reloads_a_changed_module_before_the_cell(self):
+        d = tempfile.mkdtemp()
+        mod = os.path.join(d, "pyctx_ar_mod.py")
+        with open(mod, "w") as f:
+            f.write("VALUE = 1\n")
+        self.run_ok("import sys\nsys.path.insert(0, %r)\n%%load_ext autoreload\n%%autoreload 2\nimport pyctx_ar_mod" % d)
+        time.sleep(0.01)
+        with open(mod, "w") as f:
+            f.write("VALUE = 2  # changed\n")
+        os.utime(mod, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+        _, r = self.run_ok("pyctx_ar_mod.VALUE")
+        self.assertEqual(r["result"]["data"]["text/plain"], "2")
+        self.run_ok("%autoreload 0")
+        with open(mod, "w") as f:
+            f.write("VALUE = 3\n")
+        os.utime(mod, ns=(time.time_ns() + 2 * 10**9, time.time_ns() + 2 * 10**9))
+        _, r = self.run_ok("pyctx_ar_mod.VALUE")
+        self.assertEqual(r["result"]["data"]["text/plain"], "2", "off: not reloaded")
+        _, r = self.w.exec("%load_ext some_extension")
+        self.assertEqual(r["error"]["ename"], "UsageError")
+
+    def test_matplotlib_inline_is_accepted_and_gui_backends_refused(self):
+        self.run_ok("%matplotlib inline")
+        _, r = self.w.exec("%matplotlib qt")
+        self.assertEqual(r["error"]["ename"], "UsageError")
+
+
+class ShellInterruptTest(unittest.TestCase):
+    def test_interrupt_stops_the_shell_command_too(self):
+        w = WorkerProc()
+        try:
+            w.value("hello")
+            rid = w.start("exec", code="print('go', flush=True)\n!sleep 30")
+            deadline = time.time() + 10
+            seen = []
+            while "go\n" not in stream_text(seen) and time.time() < deadline:
+                seen.append(w.recv(10))
+            time.sleep(0.3)  # the shell is running now
+            t0 = time.time()
+            os.kill(w.proc.pid, signal.SIGINT)
+            events, reply = w.collect(rid)
+            self.assertLess(time.time() - t0, 5)
+            self.assertEqual(reply["value"]["error"]["ename"], "KeyboardInterrupt")
+            _, r = w.exec("1 + 1")
+            self.assertEqual(r["result"]["data"]["text/plain"], "2")
+        finally:
+            w.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
