@@ -177,7 +177,19 @@ class TimeitResult:
 # ---------------------------------------------------------------- handlers
 
 def _caller_ns():
+    """The namespace of the cell (the code that called the entry point)."""
     return sys._getframe(2).f_globals
+
+
+def _expansion_ns():
+    """Names a shell command may expand: the cell's, and the locals of a function
+    the command is in."""
+    frame = sys._getframe(2)
+    if frame.f_locals is frame.f_globals:
+        return frame.f_globals
+    ns = dict(frame.f_globals)
+    ns.update(frame.f_locals)
+    return ns
 
 
 def _flush():
@@ -229,15 +241,14 @@ class Magics:
     # -- entry points (called from cell code)
 
     def system(self, cmd):
-        ns = _caller_ns()
-        status = _run_child(_expand(cmd, ns), shell=True)
-        ns["_exit_code"] = status
+        status = _run_child(_expand(cmd, _expansion_ns()), shell=True)
+        _caller_ns()["_exit_code"] = status
 
     def getoutput(self, cmd):
-        ns = _caller_ns()
+        command = _expand(cmd, _expansion_ns())
         _flush()
-        r = subprocess.run(_expand(cmd, ns), shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        ns["_exit_code"] = r.returncode
+        r = subprocess.run(command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _caller_ns()["_exit_code"] = r.returncode
         return SList(r.stdout.decode("utf-8", "replace").splitlines())
 
     def line(self, name, args):

@@ -103,6 +103,11 @@ class MagicsOnWorkerTest(WorkerTestCase):
         _, r = self.run_ok("!exit 3\n_exit_code")
         self.assertEqual(r["result"]["data"]["text/plain"], "3")
 
+    def test_shell_expansion_sees_function_locals(self):
+        events, r = self.run_ok("g = 'global'\ndef f(x):\n    !echo {x} $g\n    out = !echo {x * 2}\n    return out\nf(21)")
+        self.assertEqual(stream_text(events), "21 global\n")
+        self.assertEqual(r["result"]["data"]["text/plain"], "['42']")
+
     def test_run_executes_a_script_into_the_namespace(self):
         d = tempfile.mkdtemp()
         path = os.path.join(d, "script.py")
