@@ -56,6 +56,7 @@ class Capture:
         self.read_end = {}          # stream name -> read-end fd
         self.ordered_rid = None     # request whose ordered stderr writes are being counted
         self.ordered_left = 0
+        self.divert = None          # callable(name, text) -> True when it took the text (%%capture)
 
     def install(self):
         """Point fds 1/2 at capture pipes and rebuild sys.stdout/sys.stderr on them."""
@@ -161,6 +162,9 @@ class Capture:
         if not self.pending or rid is None:
             return  # before the first request output waits for an owner
         segments, self.pending, self.pending_size = self.pending, [], 0
+        if self.divert is not None:
+            segments = [[name, [text]] for name, text in ((n, "".join(p)) for n, p in segments)
+                        if not self.divert(name, text)]
         send = self.send
         step = self.max_chars
         for name, parts in segments:

@@ -157,6 +157,54 @@ class SList(list):
         return list(self)
 
 
+class RichOutput:
+    """One display captured by %%capture; display() or show() sends it again."""
+
+    def __init__(self, data, metadata):
+        self.data, self.metadata = data, metadata
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.data, self.metadata
+
+    def show(self):
+        from . import display
+        display.display(self.data, metadata=self.metadata, raw=True)
+
+
+class CapturedIO:
+    """What `%%capture out` stores (IPython's names): .stdout, .stderr, .outputs,
+    and show() / out() to send it all to the cell."""
+
+    def __init__(self):
+        self._stdout = ""
+        self._stderr = ""
+        self.outputs = []
+
+    @property
+    def stdout(self):
+        return self._stdout
+
+    @property
+    def stderr(self):
+        return self._stderr
+
+    def show(self):
+        if self._stdout:
+            sys.stdout.write(self._stdout)
+            sys.stdout.flush()
+        if self._stderr:
+            sys.stderr.write(self._stderr)
+            sys.stderr.flush()
+        for o in self.outputs:
+            o.show()
+
+    __call__ = show
+
+    def __repr__(self):
+        return "<CapturedIO: %d chars of stdout, %d of stderr, %d outputs>" % (
+            len(self._stdout), len(self._stderr), len(self.outputs))
+
+
 class TimeitResult:
     """What `%timeit -o` returns (IPython's attribute names)."""
 
@@ -235,8 +283,9 @@ def _run_child(args, shell=False, stdin_text=None):
 class Magics:
     """The `__pyctx_magics__` builtin the transformed cells call."""
 
-    def __init__(self):
+    def __init__(self, divert_output=None):
         self.autoreload = None  # module name -> mtime seen, while %autoreload is on
+        self.divert_output = divert_output  # the worker's: context(on_stream, on_display)
 
     # -- entry points (called from cell code)
 
@@ -425,6 +474,37 @@ class Magics:
         with open(path, "a" if append else "w", encoding="utf-8") as f:
             f.write(body)
 
+    def cell_capture(self, args, body, ns, origin):
+        argv = shlex.split(args)
+        flags = {a for a in argv if a.startswith("--")}
+        names = [a for a in argv if not a.startswith("--")]
+        unknown = flags - {"--no-stdout", "--no-stderr", "--no-display"}
+        if unknown or len(names) > 1:
+            raise UsageError("%%capture [--no-stdout] [--no-stderr] [--no-display] [output]")
+        if self.divert_output is None:
+            raise UsageError("%%capture needs the pyctx worker")
+        captured = CapturedIO()
+
+        def on_stream(name, text):
+            if ("--no-" + name) in flags:
+                return False
+            setattr(captured, "_" + name, getattr(captured, "_" + name) + text)
+            return True
+
+        def on_display(event):
+            if "--no-display" in flags:
+                return False
+            captured.outputs.append(RichOutput(event.get("data") or {}, event.get("metadata") or {}))
+            return True
+
+        with self.divert_output(on_stream, on_display):
+            value = self._exec_body(body, ns, *origin)
+            if value is not None:  # the cell's result is an output too, as in IPython
+                from . import display
+                display.display(value)
+        if names:
+            ns[names[0]] = captured
+
     def cell_html(self, args, body, ns, origin):
         self._display("text/html", body, "<IPython.core.display.HTML object>")
 
@@ -439,15 +519,25 @@ class Magics:
 
     # -- helpers
 
-    def _time(self, code, ns, filename, first_line):
+    @staticmethod
+    def _compile_body(code, filename, first_line):
+        """(statements, last expression or None) of a cell magic's body, compiled with
+        the cell's file name and line numbers."""
         import ast
-        tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST)
+        tree = compile(transform(code), filename, "exec", ast.PyCF_ONLY_AST)
         ast.increment_lineno(tree, first_line - 1)
         expr = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
+        if tree.body and isinstance(tree.body[-1], ast.Expr) and not code.rstrip().endswith(";"):
             expr = ast.Expression(tree.body.pop().value)
-        body = compile(tree, filename, "exec")
-        last = compile(expr, filename, "eval") if expr is not None else None
+        return compile(tree, filename, "exec"), (compile(expr, filename, "eval") if expr is not None else None)
+
+    def _exec_body(self, code, ns, filename, first_line):
+        body, last = self._compile_body(code, filename, first_line)
+        exec(body, ns)
+        return eval(last, ns) if last is not None else None
+
+    def _time(self, code, ns, filename, first_line):
+        body, last = self._compile_body(code, filename, first_line)
         t0, w0 = _cpu_times(), time.perf_counter()
         try:
             exec(body, ns)

@@ -6,6 +6,7 @@ Control channel (fd 3, when present): see control.py.
 """
 
 import builtins
+import contextlib
 import faulthandler
 import gc
 import importlib
@@ -115,7 +116,7 @@ class Worker:
         builtins.display = display.display
         builtins.update_display = display.update_display
         builtins.clear_output = display.clear_output
-        self.magics = magics.Magics()
+        self.magics = magics.Magics(self.divert_output)
         setattr(builtins, magics.NAME, self.magics)
         builtins.input = self._input
         hooks.install(self._patch_getpass)
@@ -246,6 +247,27 @@ class Worker:
         self.capture.drain()
         event["id"] = self.capture.request_id
         self.writer.send(event)
+
+    @contextlib.contextmanager
+    def divert_output(self, on_stream, on_display):
+        """While open, the cell's output (fds 1/2 and display events) is offered to
+        the two callables (%%capture), and sent as usual when they return False.
+        What was written before is sent first; what was written inside, up to the
+        close, is offered."""
+        self.capture.drain()
+        old_sink = display._sink
+        with self.capture.lock:
+            self.capture.divert = on_stream
+        display._sink = lambda event: on_display(event) or old_sink(event)
+        try:
+            yield
+        finally:
+            try:
+                self.capture.drain()
+            finally:
+                with self.capture.lock:
+                    self.capture.divert = None
+                display._sink = old_sink
 
     def session_of(self, req):
         s = req.get("session")

@@ -138,6 +138,21 @@ class MagicsOnWorkerTest(WorkerTestCase):
         _, r = self.w.exec("%load_ext some_extension")
         self.assertEqual(r["error"]["ename"], "UsageError")
 
+    def test_capture_keeps_streams_shell_output_and_displays_aside(self):
+        events, _ = self.run_ok("%%capture out\nprint('hidden')\nimport sys\nprint('err', file=sys.stderr)\n"
+                                "!echo from the shell\ndisplay('shown later')\n6 * 7")
+        self.assertEqual([e for e in events if e.get("event") in ("stream", "display")], [])
+        _, r = self.run_ok("out.stdout, out.stderr, len(out.outputs)")
+        self.assertEqual(r["result"]["data"]["text/plain"], "('hidden\\nfrom the shell\\n', 'err\\n', 2)")
+        events, _ = self.run_ok("out()")
+        self.assertEqual(stream_text(events), "hidden\nfrom the shell\n")
+        self.assertEqual([e["data"]["text/plain"] for e in events if e.get("event") == "display"], ["'shown later'", "42"])
+        events, _ = self.run_ok("%%capture --no-stderr\nimport sys\nprint('gone')\nprint('shown', file=sys.stderr)")
+        self.assertEqual((stream_text(events), stream_text(events, "stderr")), ("", "shown\n"))
+        # Output after the capture is sent as usual.
+        events, _ = self.run_ok("print('after')")
+        self.assertEqual(stream_text(events), "after\n")
+
     def test_matplotlib_inline_is_accepted_and_gui_backends_refused(self):
         self.run_ok("%matplotlib inline")
         _, r = self.w.exec("%matplotlib qt")
