@@ -516,13 +516,13 @@ export class Worker extends EventEmitter {
    */
   private deliverLeftovers(leftovers: LeftoverStream[]): void {
     const cur = this.current;
-    const owner = cur ?? (this.stopRequested || this.killReason ? undefined : this.lastMainId);
-    if (owner === undefined) return;
+    const lateId = this.stopRequested || this.killReason ? undefined : this.lastMainId;
     for (const { name, text } of leftovers) {
-      const ev = { id: typeof owner === 'number' ? owner : owner.id, event: Event.stream, name, text };
-      if (typeof owner === 'number') this.emit('lateOutput', ev);
-      else if (owner.onEvent) {
-        try { owner.onEvent(ev); } catch (e) { queueMicrotask(() => { throw e; }); }
+      if (cur) {
+        if (!cur.onEvent) return;
+        try { cur.onEvent({ id: cur.id, event: Event.stream, name, text }); } catch (e) { queueMicrotask(() => { throw e; }); }
+      } else if (lateId !== undefined) {
+        this.emit('lateOutput', { id: lateId, event: Event.stream, name, text });
       }
     }
   }
