@@ -12,10 +12,11 @@ IPython's output formats; anything else is a UsageError naming it, as in IPython
 import math
 import os
 import re
-import shlex
-import subprocess
 import sys
 import time
+
+# shlex and subprocess are imported where used: this module loads with every worker,
+# and they would add ~4 ms to each worker's start.
 
 NAME = "__pyctx_magics__"
 
@@ -26,11 +27,24 @@ class UsageError(Exception):
 
 # ---------------------------------------------------------------- transform
 
-_CELL = re.compile(r"^%%(\w+)[ \t]*(.*)$")
-_LINE = re.compile(r"^([ \t]*)%(\w+)(.*)$")
-_SHELL = re.compile(r"^([ \t]*)!(.*)$")
-_ASSIGN = re.compile(r"^([ \t]*)([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*)[ \t]*=[ \t]*([%!])(.*)$")
-_HELP = re.compile(r"^([ \t]*)(\?{0,2})([A-Za-z_][\w.]*)(\?{0,2})[ \t]*$")
+class _Patterns:
+    """The line patterns, compiled on first use (most cells never need them, and
+    compiling them at import would add a millisecond to every worker start)."""
+
+    def __getattr__(self, name):
+        source = {
+            "CELL": r"^%%(\w+)[ \t]*(.*)$",
+            "LINE": r"^([ \t]*)%(\w+)(.*)$",
+            "SHELL": r"^([ \t]*)!(.*)$",
+            "ASSIGN": r"^([ \t]*)([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*)[ \t]*=[ \t]*([%!])(.*)$",
+            "HELP": r"^([ \t]*)(\?{0,2})([A-Za-z_][\w.]*)(\?{0,2})[ \t]*$",
+        }[name]
+        pattern = re.compile(source)
+        setattr(self, name, pattern)
+        return pattern
+
+
+_P = _Patterns()
 
 
 def _statement_starts(lines):
@@ -86,7 +100,7 @@ def transform(source):
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
     if first is None:
         return source
-    m = _CELL.match(lines[first])
+    m = _P.CELL.match(lines[first])
     if m:
         body = "\n".join(lines[first + 1:])
         if not body.endswith("\n"):
@@ -100,13 +114,13 @@ def transform(source):
 
 
 def _transform_line(line):
-    m = _SHELL.match(line)
+    m = _P.SHELL.match(line)
     if m:
         return "%s%s.system(%r)" % (m.group(1), NAME, m.group(2))
-    m = _LINE.match(line)
+    m = _P.LINE.match(line)
     if m:
         return "%s%s.line(%r, %r)" % (m.group(1), NAME, m.group(2), m.group(3).strip())
-    m = _ASSIGN.match(line)
+    m = _P.ASSIGN.match(line)
     if m:
         indent, target, kind, rest = m.groups()
         if kind == "!":
@@ -116,7 +130,7 @@ def _transform_line(line):
             return "%s%s = %s.line(%r, %r)" % (indent, target, NAME, name, args.strip())
         return line
     if line.rstrip().endswith("?") or line.lstrip().startswith("?"):
-        m = _HELP.match(line)
+        m = _P.HELP.match(line)
         if m and (m.group(2) or m.group(4)):
             detail = max(len(m.group(2)), len(m.group(4)))
             return "%s%s.help(%r, %d)" % (m.group(1), NAME, m.group(3), detail)
@@ -264,6 +278,7 @@ def _expand(cmd, ns):
 def _run_child(args, shell=False, stdin_text=None):
     """Run a child process with the cell's stdout/stderr; Ctrl-C reaches it too.
     Returns its exit status."""
+    import subprocess
     _flush()
     proc = subprocess.Popen(args, shell=shell, stdin=subprocess.PIPE if stdin_text is not None else None)
     try:
@@ -294,6 +309,7 @@ class Magics:
         _caller_ns()["_exit_code"] = status
 
     def getoutput(self, cmd):
+        import subprocess
         command = _expand(cmd, _expansion_ns())
         _flush()
         r = subprocess.run(command, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -386,6 +402,7 @@ class Magics:
         return os.environ[args]
 
     def line_pip(self, args, ns):
+        import shlex
         _run_child([sys.executable, "-m", "pip"] + shlex.split(_expand(args, ns)))
         print("Note: you may need to restart the kernel to use updated packages.")
 
@@ -401,6 +418,7 @@ class Magics:
         print("\t".join(names) if names else "Interactive namespace is empty.")
 
     def line_run(self, args, ns):
+        import shlex
         import runpy
         argv = shlex.split(_expand(args, ns))
         in_ns = "-i" in argv[:1]
@@ -454,12 +472,14 @@ class Magics:
         self._script(["sh"], body)
 
     def cell_script(self, args, body, ns, origin):
+        import shlex
         argv = shlex.split(args)
         if not argv:
             raise UsageError("%%script needs a program, e.g. %%script python3")
         self._script(argv, body)
 
     def cell_writefile(self, args, body, ns, origin):
+        import shlex
         argv = shlex.split(args)
         append = bool(argv) and argv[0] in ("-a", "--append")
         if append:
@@ -475,6 +495,7 @@ class Magics:
             f.write(body)
 
     def cell_capture(self, args, body, ns, origin):
+        import shlex
         argv = shlex.split(args)
         flags = {a for a in argv if a.startswith("--")}
         names = [a for a in argv if not a.startswith("--")]
@@ -577,6 +598,7 @@ class Magics:
         return result if ret else None
 
     def _script(self, argv, body):
+        import subprocess
         status = _run_child(argv, stdin_text=body)
         if status != 0:  # as IPython 8: the cell fails (the command shown is the cell)
             raise subprocess.CalledProcessError(status, body.encode("utf-8"))
@@ -631,20 +653,18 @@ def _is_module(v):
     return type(v).__name__ == "module"
 
 
-_LIB_PREFIXES = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
-
-
 def _module_mtimes():
     """mtime of every loaded module file that is not part of the interpreter's own
     installation (stdlib, site-packages) nor of the worker: the user's modules."""
     out = {}
+    lib_prefixes = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
     here = os.path.dirname(os.path.abspath(__file__))
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if not path or not path.endswith(".py"):
             continue
         real = os.path.realpath(path)
-        if real.startswith(_LIB_PREFIXES) or real.startswith(here) or "site-packages" in real or "dist-packages" in real:
+        if real.startswith(lib_prefixes) or real.startswith(here) or "site-packages" in real or "dist-packages" in real:
             continue
         try:
             out[name] = os.stat(real).st_mtime_ns
