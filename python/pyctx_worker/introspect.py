@@ -130,8 +130,25 @@ def _fallback_complete(ns, code, cursor):
             "source": "fallback"}
 
 
+def _magic_complete(code, cursor):
+    """`%ti` / `%%wr` at the start of a line: the names of the magics pyctx has."""
+    line = code[:cursor].rsplit("\n", 1)[-1]
+    m = re.match(r"^[ \t]*(%%?)(\w*)$", line)
+    if not m:
+        return None
+    from .magics import Magics
+    kind = "cell_" if m.group(1) == "%%" else "line_"
+    names = sorted(m.group(1) + n[len(kind):] for n in dir(Magics)
+                   if n.startswith(kind) and n[len(kind):].startswith(m.group(2)))
+    start = cursor - len(m.group(1)) - len(m.group(2))
+    return {"matches": names, "cursor_start": start, "cursor_end": cursor, "source": "magics"}
+
+
 def complete(ns, code, cursor):
     cursor = _cursor(code, cursor)
+    magic = _magic_complete(code, cursor)
+    if magic is not None:
+        return magic
     result = None
     token = _NAME_CHARS.search(code[:cursor]).group(0)
     if "." in token:

@@ -115,6 +115,15 @@ class ControlChannelTest(unittest.TestCase):
         self.assertIn("alpha_map", r["matches"])
         self.assertEqual(r["cursor_start"], 0)
 
+    def test_complete_magic_names_at_line_start(self):
+        r = self.w.ctl("complete", code="x = 1\n%ti", cursor=9)["value"]
+        self.assertEqual(r["matches"], ["%time", "%timeit"])
+        self.assertEqual((r["cursor_start"], r["cursor_end"]), (6, 9))
+        r = self.w.ctl("complete", code="%%wr", cursor=4)["value"]
+        self.assertEqual(r["matches"], ["%%writefile"])
+        r = self.w.ctl("complete", code="a % b", cursor=5)["value"]
+        self.assertNotIn("%time", r["matches"])
+
     def test_inspect(self):
         r = self.w.ctl("inspect", code="len(nums)", cursor=6)["value"]
         self.assertTrue(r["found"])
