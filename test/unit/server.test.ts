@@ -332,6 +332,21 @@ describe('live completion and hover in notebook cells', () => {
     assert.match(md, /alpha/);
   });
 
+  test('completion of `%ti` at a line start lists the magics, replacing the typed text', async () => {
+    const u = nb('magic-complete.ipynb');
+    await h.conn.sendNotification(DidOpenNotebookDocumentNotification.type, {
+      notebookDocument: { uri: u, notebookType: 'jupyter-notebook', version: 1, cells: [{ kind: 2, document: cellUri(u, 0) }] },
+      cellTextDocuments: [{ uri: cellUri(u, 0), languageId: 'python', version: 1, text: 'x = 1\n%ti' }],
+    });
+    await run(u, 'x = 1');
+    const complete = () => h.conn.sendRequest(CompletionRequest.type, { textDocument: { uri: cellUri(u, 0) }, position: { line: 1, character: 3 } }) as Promise<CompletionList | null>;
+    const list = await waitFor(complete, 20000, 100);
+    assert.ok(list);
+    const edits = list.items.map((i: CompletionItem) => i.textEdit && 'range' in i.textEdit ? [i.textEdit.newText, i.textEdit.range.start.character] : [i.label, -1]);
+    assert.deepEqual(edits, [['%time', 0], ['%timeit', 0]]);
+    await h.api.unbind(u);
+  });
+
   test('completion answers while a cell runs (control thread), and closing the notebook unbinds it', async () => {
     const u = nb('live.ipynb');
     const started = new Promise<void>(resolve => {
