@@ -53,7 +53,6 @@ class Capture:
         self.decoders = {}
         self.poller = select.poll()        # the batching thread's
         self.drain_poller = select.poll()  # the main thread's (a poll object is single-user)
-        self.read_end = {}          # stream name -> read-end fd
         self.ordered_rid = None     # request whose ordered stderr writes are being counted
         self.ordered_left = 0
         self.divert = None          # callable(name, text) -> True when it took the text (%%capture)
@@ -70,7 +69,6 @@ class Capture:
             os.close(w)
             os.set_blocking(r, False)
             self.fds[r] = name
-            self.read_end[name] = r
             self.decoders[r] = codecs.getincrementaldecoder("utf-8")("replace")
             self.poller.register(r, select.POLLIN)
             self.drain_poller.register(r, select.POLLIN)
@@ -89,7 +87,7 @@ class Capture:
     def read_fds(self):
         """{stream name: read-end fd}. The pool reopens these through /proc on Linux,
         so output still in a pipe when the worker dies (a segfault) is not lost."""
-        return dict(self.read_end)
+        return {name: fd for fd, name in self.fds.items()}
 
     def ordered(self):
         """May this stderr write still be ordered against stdout (see the docstring)?"""
@@ -103,9 +101,9 @@ class Capture:
         also send them (nothing stays in this process, where a crash would lose it)."""
         with self.shield:
             with self.lock:
-                fd = self.read_end[name]
-                if fd in self.fds:
-                    self._read_fd(fd, 4 << 20)
+                for fd, fd_name in list(self.fds.items()):
+                    if fd_name == name:
+                        self._read_fd(fd, 4 << 20)
                 if send:
                     self._emit()
 

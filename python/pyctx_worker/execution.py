@@ -191,15 +191,14 @@ def _internal(tb):
     return fn.startswith(_PKG_DIR) or fn.startswith(_ASYNCIO_DIR)
 
 
-_MAGICS_FILE = os.path.join(_PKG_DIR, "magics.py")
-
-
-def _without_magics_frames(tb):
-    """The traceback chain minus the frames of magics.py (between the cell and
-    the code a magic ran, or where a magic raised): the user's frames only."""
+def _user_frames(tb):
+    """The traceback chain without the worker's own frames, wherever they are:
+    above the cell (the request loop), between the cell and code it runs (a magic,
+    asyncio for top-level await) and at the end (a magic raising, the SIGINT
+    handler). What is left is the user's code, as IPython shows it."""
     kept = []
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename != _MAGICS_FILE:
+        if not _internal(tb):
             kept.append(tb)
         tb = tb.tb_next
     for a, b in zip(kept, kept[1:]):
@@ -215,21 +214,7 @@ def error_content(exc):
     from .magics import UsageError
     if isinstance(exc, UsageError):  # as IPython: the message only
         return {"ename": "UsageError", "evalue": str(exc), "traceback": ["UsageError: %s" % exc]}
-    tb = exc.__traceback__
-    while tb is not None and _internal(tb):
-        tb = tb.tb_next
-    tb = _without_magics_frames(tb)
-    # The SIGINT handler's own frame ends a KeyboardInterrupt traceback: drop it.
-    frames = []
-    t = tb
-    while t is not None:
-        frames.append(t)
-        t = t.tb_next
-    if frames and frames[-1].tb_frame.f_code is _on_sigint.__code__:
-        if len(frames) == 1:
-            tb = None
-        else:
-            frames[-2].tb_next = None
+    tb = _user_frames(exc.__traceback__)
     try:
         te = traceback.TracebackException(type(exc), exc, tb, compact=True)
     except TypeError:  # Python < 3.10 has no compact

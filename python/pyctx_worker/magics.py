@@ -27,24 +27,13 @@ class UsageError(Exception):
 
 # ---------------------------------------------------------------- transform
 
-class _Patterns:
-    """The line patterns, compiled on first use (most cells never need them, and
-    compiling them at import would add a millisecond to every worker start)."""
-
-    def __getattr__(self, name):
-        source = {
-            "CELL": r"^%%(\w+)[ \t]*(.*)$",
-            "LINE": r"^([ \t]*)%(\w+)(.*)$",
-            "SHELL": r"^([ \t]*)!(.*)$",
-            "ASSIGN": r"^([ \t]*)([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*)[ \t]*=[ \t]*([%!])(.*)$",
-            "HELP": r"^([ \t]*)(\?{0,2})([A-Za-z_][\w.]*)(\?{0,2})[ \t]*$",
-        }[name]
-        pattern = re.compile(source)
-        setattr(self, name, pattern)
-        return pattern
-
-
-_P = _Patterns()
+# Line patterns, as strings: re compiles each on first use and caches it, so a
+# worker whose cells have no magics never pays for them.
+_CELL = r"^%%(\w+)[ \t]*(.*)$"
+_LINE = r"^([ \t]*)%(\w+)(.*)$"
+_SHELL = r"^([ \t]*)!(.*)$"
+_ASSIGN = r"^([ \t]*)([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*)[ \t]*=[ \t]*([%!])(.*)$"
+_HELP = r"^([ \t]*)(\?{0,2})([A-Za-z_][\w.]*)(\?{0,2})[ \t]*$"
 
 
 def _statement_starts(lines):
@@ -100,7 +89,7 @@ def transform(source):
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
     if first is None:
         return source
-    m = _P.CELL.match(lines[first])
+    m = re.match(_CELL, lines[first])
     if m:
         body = "\n".join(lines[first + 1:])
         if not body.endswith("\n"):
@@ -114,13 +103,13 @@ def transform(source):
 
 
 def _transform_line(line):
-    m = _P.SHELL.match(line)
+    m = re.match(_SHELL, line)
     if m:
         return "%s%s.system(%r)" % (m.group(1), NAME, m.group(2))
-    m = _P.LINE.match(line)
+    m = re.match(_LINE, line)
     if m:
         return "%s%s.line(%r, %r)" % (m.group(1), NAME, m.group(2), m.group(3).strip())
-    m = _P.ASSIGN.match(line)
+    m = re.match(_ASSIGN, line)
     if m:
         indent, target, kind, rest = m.groups()
         if kind == "!":
@@ -130,7 +119,7 @@ def _transform_line(line):
             return "%s%s = %s.line(%r, %r)" % (indent, target, NAME, name, args.strip())
         return line
     if line.rstrip().endswith("?") or line.lstrip().startswith("?"):
-        m = _P.HELP.match(line)
+        m = re.match(_HELP, line)
         if m and (m.group(2) or m.group(4)):
             detail = max(len(m.group(2)), len(m.group(4)))
             return "%s%s.help(%r, %d)" % (m.group(1), NAME, m.group(3), detail)
@@ -448,14 +437,9 @@ class Magics:
 
     def line_autoreload(self, args, ns):
         mode = args.strip() or "1"
-        if mode not in ("0", "1", "2", "off", "all", "now"):
+        if mode not in ("0", "1", "2", "off", "all"):
             raise UsageError("%%autoreload takes 0, 1 or 2, got %r" % mode)
-        if mode in ("0", "off"):
-            self.autoreload = None
-        elif mode == "now":
-            self.reload_changed(force_scan=True)
-        else:
-            self.autoreload = _module_mtimes()
+        self.autoreload = None if mode in ("0", "off") else _module_mtimes()
 
     # -- cell magics
 
@@ -614,12 +598,12 @@ class Magics:
             for name, mtime in _module_mtimes().items():
                 self.autoreload.setdefault(name, mtime)
 
-    def reload_changed(self, force_scan=False):
+    def reload_changed(self):
         """%autoreload: reload the user modules whose file changed since last seen."""
-        if self.autoreload is None and not force_scan:
+        if self.autoreload is None:
             return
         import importlib
-        seen = self.autoreload if self.autoreload is not None else {}
+        seen = self.autoreload
         for name, mtime in _module_mtimes().items():
             old = seen.get(name)
             if old is not None and mtime != old:
@@ -630,8 +614,6 @@ class Magics:
                     except Exception as e:  # as IPython: report and go on with the cell
                         print("[autoreload of %s failed: %s: %s]" % (name, type(e).__name__, e), file=sys.stderr)
             seen[name] = mtime
-        if self.autoreload is not None:
-            self.autoreload = seen
 
 
 def _cpu_times():
