@@ -61,7 +61,8 @@ function poolChoice(values: { python?: string | boolean; preload?: string | bool
   const preload = typeof values.preload === 'string'
     ? values.preload.split(',').map(s => s.trim()).filter(Boolean) : undefined;
   const mb = typeof values['memory-limit'] === 'string' ? positiveInt('--memory-limit', values['memory-limit']) : undefined;
-  if (mb !== undefined && mb < 128) throw new CliError('usage', `--memory-limit needs at least 128 (MiB), got "${mb}"`);
+  const minMb = Pool.MIN_MEMORY_LIMIT_BYTES / 2 ** 20;
+  if (mb !== undefined && mb < minMb) throw new CliError('usage', `--memory-limit needs at least ${minMb} (MiB), got "${mb}"`);
   return { python, preload, memoryLimitBytes: mb === undefined ? undefined : mb * 2 ** 20 };
 }
 

@@ -33,12 +33,12 @@ export interface PoolEvents {
   lateOutput: [LateOutputEvent];
 }
 
-/** Below this a worker could not even start (an idle one maps ~30 MiB of address space). */
-const MIN_MEMORY_LIMIT = 128 << 20;
 const newSessionId = (): string => randomBytes(12).toString('hex');
 const REF_OPS = new Set<string>([Op.exec, Op.eval, Op.call, Op.method, Op.attr]);
 
 export class Pool extends EventEmitter<PoolEvents> {
+  /** Smallest memoryLimitBytes: below it a worker could not even start (an idle one maps ~30 MiB). */
+  static readonly MIN_MEMORY_LIMIT_BYTES = 128 << 20;
   /** Resolved interpreter (real sys.executable). */
   readonly python: string;
   readonly pythonVersion: string;
@@ -93,8 +93,8 @@ export class Pool extends EventEmitter<PoolEvents> {
       throw new PyCtxError('invalid_argument', `size must be a positive integer, got ${opts.size}`);
     }
     const limit = opts.memoryLimitBytes;
-    if (limit !== undefined && limit !== 0 && (!Number.isFinite(limit) || limit < MIN_MEMORY_LIMIT)) {
-      throw new PyCtxError('invalid_argument', `memoryLimitBytes must be 0 (no limit) or at least ${MIN_MEMORY_LIMIT} (128 MiB), got ${limit}`);
+    if (limit !== undefined && limit !== 0 && (!Number.isFinite(limit) || limit < Pool.MIN_MEMORY_LIMIT_BYTES)) {
+      throw new PyCtxError('invalid_argument', `memoryLimitBytes must be 0 (no limit) or at least ${Pool.MIN_MEMORY_LIMIT_BYTES} (128 MiB), got ${limit}`);
     }
     await loadExeca();
     const resolved = await resolvePython(opts.python);

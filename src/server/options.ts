@@ -1,6 +1,7 @@
 // initializationOptions -> ServerOptions. Anything malformed is dropped (the
 // default applies) rather than failing the server start: a bad setting must not
 // turn into a restart loop.
+import { Pool } from '../pool';
 import type { AffinityMode, ServerOptions } from '../protocol/lsp';
 
 const AFFINITIES: readonly AffinityMode[] = ['strict_queue', 'strict_fail_fast', 'hint'];
@@ -14,8 +15,9 @@ export function parseServerOptions(raw: unknown): ServerOptions {
   out.poolSize = posInt(o.poolSize);
   out.warm = typeof o.warm === 'number' && Number.isInteger(o.warm) && o.warm >= 0 ? o.warm : undefined;
   if (Array.isArray(o.preload)) out.preload = o.preload.filter((m): m is string => typeof m === 'string' && /^[\w.]+$/.test(m));
-  // Below 128 MiB a worker cannot start: treated as malformed (no limit), not a start failure.
-  if (o.memoryLimitMB === 0 || (typeof o.memoryLimitMB === 'number' && Number.isFinite(o.memoryLimitMB) && o.memoryLimitMB >= 128)) {
+  // Below the pool's minimum a worker cannot start: treated as malformed (no limit), not a start failure.
+  const minMb = Pool.MIN_MEMORY_LIMIT_BYTES / 2 ** 20;
+  if (o.memoryLimitMB === 0 || (typeof o.memoryLimitMB === 'number' && Number.isFinite(o.memoryLimitMB) && o.memoryLimitMB >= minMb)) {
     out.memoryLimitMB = o.memoryLimitMB;
   }
   if (AFFINITIES.includes(o.affinity as AffinityMode)) out.affinity = o.affinity as AffinityMode;
