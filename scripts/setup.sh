@@ -20,10 +20,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: missing Debian packages (install as root): ${missing[*]}" >&2
   fi
 fi
-# `npm install`, not `npm ci`: npm 11 writes lock files without the other platforms'
-# optional packages (msgpackr-extract), which `npm ci` then rejects as out of sync.
-# With the lock file present, `npm install` installs exactly the locked versions.
-echo "setup: npm install"
-npm install --no-audit --no-fund --loglevel=error
+# `npm ci`: exactly the committed package-lock.json, which is never rewritten (CI
+# checks the tree is clean after setup). The lock file lists every platform's
+# optional packages (msgpackr-extract); after changing dependencies run
+# `npm install` on a fresh clone and commit the lock file it writes.
+echo "setup: npm ci"
+npm ci --no-audit --no-fund --loglevel=error
 echo "setup: build"
 npm run --silent build
