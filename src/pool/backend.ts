@@ -15,6 +15,7 @@ export interface Slot {
   worker: Worker;
   ready: boolean;
   ctx: Context | null;          // bound context (reserved as soon as chosen)
+  attaching: boolean;           // reserved, not yet handed over (starting / being configured)
   dirty: boolean;               // ran user code or was configured for someone: never bound again
   leased: boolean;              // running a stateless request
   stopping: boolean;            // we are ending it; its exit is not a crash
@@ -148,8 +149,13 @@ export function makeBackend(core: PoolCore): ContextBackend {
       s.ctx = null;
       if (s.dirty || s.worker.busy) {
         const reason = { code: 'context_not_bound' as const, message: `context ${ctx.sessionId} was unbound while the request was pending` };
-        if (s.worker.busy) { s.stopping = true; s.worker.kill(reason); await s.worker.closed; }
-        else await core.retire(s, reason);
+        if (s.worker.busy) {
+          s.stopping = true;
+          s.worker.kill(reason);
+          // Its place is free at once: a waiting bind need not wait for the exit.
+          core.serveWaiters();
+          await s.worker.closed;
+        } else await core.retire(s, reason);
       } else {
         // Never ran user code: back to the fresh idle set under its own session.
         core.sessions.set(s.statelessSession, s);

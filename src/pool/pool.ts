@@ -1,6 +1,8 @@
 // Pool: the public entry of the library. Owns the set of workers and the policy
 // around them: warm spares, binding to contexts (explicit handles and implicit
-// AsyncLocalStorage scopes), stateless calls on free workers, affinity modes,
+// AsyncLocalStorage scopes; a bind whose worker dies before it is handed over takes
+// another; waiting binds are served before queued stateless calls), stateless
+// calls on free workers, affinity modes, the `size` cap (never more live workers),
 // recycling of workers that ran user code, replacement after crashes, sessions
 // and refs routing, runtime context, and stats/refs events. What each Context
 // method does is in backend.ts; process-level work (framing, timeouts, input) is
@@ -50,7 +52,10 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly maxFrameBytes: number;
 
   private readonly slots = new Set<Slot>();
+  /** Stateless requests waiting for a free unbound worker. */
   private readonly waiters = new WaitQueue<Slot>(() => this.emitStats());
+  /** Binds waiting for a fresh worker, in order; served before `waiters` (see serveWaiters). */
+  private readonly bindWaiters = new WaitQueue<Slot, Context>(() => this.emitStats());
   private readonly sessions = new Map<string, Slot>();
   private readonly implicit = new AsyncLocalStorage<Holder>();
   private readonly runtime = new AsyncLocalStorage<Record<string, unknown>>();
@@ -59,9 +64,10 @@ export class Pool extends EventEmitter<PoolEvents> {
   private readonly pythonDir: string;
   private closed = false;
   private statsScheduled = false;
-  /** Callbacks waiting for any change of worker state (see reserveFresh). */
-  private wakers: (() => void)[] = [];
+  /** Consecutive workers that failed to start on their own (not killed from outside). */
   private startFailures = 0;
+  private serving = false;
+  private serveScheduled = false;
 
   private constructor(private readonly opts: PoolOptions, resolved: { executable: string; version: string }) {
     super();
@@ -289,8 +295,11 @@ export class Pool extends EventEmitter<PoolEvents> {
       } else entry.rssBytes = s.worker.rssBytes();
       workers.push(entry);
     }
-    const numWorkers = [...this.slots].filter(s => !s.stopping).length;
-    return { numWorkers, availableWorkers: Math.max(0, this.size - checkedOut), checkedOut, pendingRequests: pending, workers };
+    const numWorkers = this.live().length;
+    return {
+      numWorkers, availableWorkers: Math.max(0, this.size - checkedOut), checkedOut, pendingRequests: pending,
+      waitingBinds: this.bindWaiters.length, workers,
+    };
   }
 
   /** End every worker (no orphans); pending requests reject with pool_closed. */
@@ -298,6 +307,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (this.closed && this.slots.size === 0) return;
     this.closed = true;
     this.waiters.failAll(new PyCtxError('pool_closed', 'pool closed'));
+    this.bindWaiters.failAll(new PyCtxError('pool_closed', 'pool closed while the bind waited for a worker'));
     const exits: Promise<WorkerExit>[] = [];
     for (const s of this.slots) {
       s.stopping = true;
@@ -328,7 +338,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       interruptGraceMs: this.opts.interruptGraceMs ?? 2000,
     });
     const slot: Slot = {
-      worker, ready: false, ctx: null, dirty: false, leased: false, stopping: false,
+      worker, ready: false, ctx: null, attaching: false, dirty: false, leased: false, stopping: false,
       statelessSession: session, readyPromise: Promise.resolve(),
     };
     this.slots.add(slot);
@@ -340,7 +350,9 @@ export class Pool extends EventEmitter<PoolEvents> {
       this.emitStats();
       this.serveWaiters();
     }, e => {
-      this.startFailures++;
+      // A worker killed from outside before its hello (a crash storm, the OOM killer)
+      // says nothing about the interpreter: only failures of its own stop maintain().
+      if (!killedFromOutside(worker)) this.startFailures++;
       throw e;
     });
     slot.readyPromise.catch(() => {});
@@ -352,20 +364,31 @@ export class Pool extends EventEmitter<PoolEvents> {
     return slot;
   }
 
+  /** Workers that count against `size`: every one not being ended. */
+  private live(): Slot[] {
+    const out: Slot[] = [];
+    for (const s of this.slots) if (!s.stopping) out.push(s);
+    return out;
+  }
+
+  /** An idle worker that ran user code: recycling it makes room for a fresh one. */
+  private recyclable(live: Slot[]): Slot | undefined {
+    return live.find(s => !s.stopping && !s.ctx && s.dirty && !s.leased && s.ready && !s.worker.busy);
+  }
+
   /** Keep `warm` fresh idle workers (within size); recycle dirty idle ones to make room. */
   private maintain(): void {
     if (this.closed || this.startFailures >= 3) return;
-    const live = [...this.slots].filter(s => !s.stopping);
+    const live = this.live();
     let fresh = live.filter(s => !s.ctx && !s.dirty).length;
-    let total = live.length;
     while (fresh < this.warm) {
-      if (total < this.size) {
-        this.spawn(); fresh++; total++;
-        continue;
+      // Recount each round: a retired victim is `stopping` and no longer counts, and
+      // is never picked twice (it once was, starting a worker too many).
+      if (this.live().length >= this.size) {
+        const victim = this.recyclable(live);
+        if (!victim) break;
+        this.retire(victim);
       }
-      const victim = live.find(s => !s.ctx && s.dirty && !s.leased && s.ready && !s.worker.busy);
-      if (!victim) break;
-      this.retire(victim);
       this.spawn(); fresh++;
     }
   }
@@ -374,6 +397,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   private retire(slot: Slot, reason?: { code: 'interrupted' | 'pool_closed' | 'context_not_bound'; message: string }): Promise<WorkerExit> {
     slot.stopping = true;
     this.emitStats();
+    // Its place is free now (numWorkers counts live workers): a waiting bind may take it.
+    this.serveSoon();
     return slot.worker.stop(500, reason);
   }
 
@@ -382,7 +407,8 @@ export class Pool extends EventEmitter<PoolEvents> {
     for (const [sid, s] of this.sessions) if (s === slot) this.sessions.delete(sid);
     const ctx = slot.ctx;
     slot.ctx = null;
-    if (ctx && ctx.state === 'bound' && !slot.stopping) {
+    // A context still being attached was never handed over: attach() takes another worker.
+    if (ctx && ctx.state === 'bound' && !slot.stopping && !slot.attaching) {
       ctx.state = 'lost';
       const ev: ContextLostEvent = {
         sessionId: ctx.sessionId, owner: ctx.owner, pid: slot.worker.pid,
@@ -410,13 +436,17 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   // ---- internals: acquiring workers ---------------------------------------------------
+  //
+  // Who gets a worker that frees up (a stateless call ends, a context unbinds, a
+  // worker is recycled, crashes or finishes starting): waiting binds first, in
+  // order, then queued stateless calls. So a bind waits at most for one call to
+  // end, however steady the stateless traffic. A bind that cannot be served at once
+  // waits in `bindWaiters`; it fails fast (no_workers_available) only when every
+  // worker is bound and the caller did not ask to wait (BindOptions.waitForWorker).
 
   private async bindNew(opts: BindOptions): Promise<Context> {
     if (this.closed) throw new PyCtxError('pool_closed', 'pool closed');
-    const checkedOut = [...this.slots].filter(s => s.ctx).length;
-    if (checkedOut >= this.size) {
-      throw new PyCtxError('no_workers_available', `all ${this.size} workers are bound`);
-    }
+    if (!opts.waitForWorker && this.boundCount() >= this.size) throw this.allBound();
     const sessionId = opts.sessionId ?? newSessionId();
     if (this.sessions.has(sessionId)) {
       throw new PyCtxError('invalid_argument', `session ${sessionId} is already bound`);
@@ -427,33 +457,59 @@ export class Pool extends EventEmitter<PoolEvents> {
     return ctx;
   }
 
-  /** Give ctx a fresh worker: reserve it synchronously, wait until ready, configure the session. */
+  private boundCount(except?: Context): number {
+    let n = 0;
+    for (const s of this.slots) if (s.ctx && s.ctx !== except) n++;
+    return n;
+  }
+
+  private allBound(): PyCtxError {
+    return new PyCtxError('no_workers_available',
+      `all ${this.size} workers are bound to other contexts; unbind one, or bind with waitForWorker to wait for one`);
+  }
+
+  /**
+   * Give ctx a fresh worker: reserve one (or wait in line), wait until it is ready,
+   * configure the session. A worker killed from outside before it was handed over
+   * (before its hello, or during configure) is not the caller's failure: the bind
+   * takes the next worker.
+   */
   private async attach(ctx: Context, opts: BindOptions): Promise<void> {
-    const others = [...this.slots].filter(s => s.ctx && s.ctx !== ctx).length;
-    if (others >= this.size) throw new PyCtxError('no_workers_available', `all ${this.size} workers are bound`);
-    const slot = await this.reserveFresh(ctx);
-    try {
-      await slot.readyPromise;
-      const fields: Record<string, unknown> = {
-        session: ctx.sessionId,
-        max_refs_per_session: opts.maxRefsPerSession ?? this.opts.maxRefsPerSession ?? 10000,
-      };
-      const ttl = opts.refTtlSeconds !== undefined ? opts.refTtlSeconds : this.opts.refTtlSeconds;
-      if (ttl !== undefined && ttl !== null) fields.ref_ttl_seconds = ttl;
-      if (opts.cwd) { fields.cwd = opts.cwd; fields.sys_path0 = opts.cwd; slot.dirty = true; }
-      await slot.worker.request({ op: Op.configure, fields, timeoutMs: 10000 });
-    } catch (e) {
-      if (slot.ctx === ctx) slot.ctx = null;
-      this.sessions.delete(ctx.sessionId);
-      if (!slot.worker.exited) this.retire(slot);
-      this.maintain();
-      throw e;
+    for (;;) {
+      const slot = await this.reserve(ctx, opts);
+      slot.attaching = true;
+      let configured = false;
+      try {
+        await untilReady(slot, opts.signal);
+        const fields: Record<string, unknown> = {
+          session: ctx.sessionId,
+          max_refs_per_session: opts.maxRefsPerSession ?? this.opts.maxRefsPerSession ?? 10000,
+        };
+        const ttl = opts.refTtlSeconds !== undefined ? opts.refTtlSeconds : this.opts.refTtlSeconds;
+        if (ttl !== undefined && ttl !== null) fields.ref_ttl_seconds = ttl;
+        if (opts.cwd) { fields.cwd = opts.cwd; fields.sys_path0 = opts.cwd; slot.dirty = true; }
+        configured = true;
+        await slot.worker.request({ op: Op.configure, fields, timeoutMs: 10000 });
+      } catch (e) {
+        slot.attaching = false;
+        if (slot.ctx === ctx) slot.ctx = null;
+        if (this.sessions.get(ctx.sessionId) === slot) this.sessions.delete(ctx.sessionId);
+        const retry = slot.worker.exited && killedFromOutside(slot.worker) && !this.closed && !opts.signal?.aborted;
+        // Cancelled before configure: the worker is as fresh as it was; keep it.
+        if (!slot.worker.exited && configured) this.retire(slot);
+        this.maintain();
+        this.serveWaiters();
+        if (retry) continue;
+        throw e;
+      }
+      slot.attaching = false;
+      this.sessions.set(ctx.sessionId, slot);
+      // Topping up the warm set spawns a process (milliseconds of synchronous work):
+      // do it after the caller got its context, not on the bind's critical path.
+      this.maintainSoon();
+      this.emitStats();
+      return;
     }
-    this.sessions.set(ctx.sessionId, slot);
-    // Topping up the warm set spawns a process (milliseconds of synchronous work):
-    // do it after the caller got its context, not on the bind's critical path.
-    this.maintainSoon();
-    this.emitStats();
   }
 
   private maintainScheduled = false;
@@ -463,29 +519,50 @@ export class Pool extends EventEmitter<PoolEvents> {
     setImmediate(() => { this.maintainScheduled = false; this.maintain(); });
   }
 
-  /** A fresh (never used) worker for ctx, spawning or recycling as needed. */
-  private async reserveFresh(ctx: Context): Promise<Slot> {
-    for (;;) {
-      if (this.closed) throw new PyCtxError('pool_closed', 'pool closed');
-      const live = [...this.slots].filter(s => !s.stopping);
-      const fresh = live.filter(s => !s.ctx && !s.dirty && !s.leased && !s.worker.busy);
-      const pick = fresh.find(s => s.ready) ?? fresh[0];
-      if (pick) { pick.ctx = ctx; this.emitStats(); return pick; }
-      if (live.length < this.size) {
-        const s = this.spawn();
-        s.ctx = ctx;
-        return s;
-      }
-      const victim = live.find(s => !s.ctx && s.dirty && !s.leased && !s.worker.busy);
-      if (victim) {
-        this.retire(victim);
-        const s = this.spawn();
-        s.ctx = ctx;
-        return s;
-      }
-      // Every unbound worker is busy with stateless work: wait for one to finish.
-      await new Promise<void>(r => this.wakers.push(r));
+  /** A fresh worker reserved for ctx: at once when one can be had without overtaking waiting binds, else in line. */
+  private reserve(ctx: Context, opts: BindOptions): Promise<Slot> {
+    if (this.closed) return Promise.reject(new PyCtxError('pool_closed', 'pool closed'));
+    const now = this.bindWaiters.length === 0 ? this.tryReserve(ctx) : undefined;
+    if (now) return Promise.resolve(now);
+    if (!opts.waitForWorker && this.boundCount(ctx) >= this.size) return Promise.reject(this.allBound());
+    const t = opts.waitTimeoutMs;
+    const p = this.bindWaiters.wait({
+      maxLength: Infinity,
+      timeoutMs: t,
+      signal: opts.signal,
+      errors: {
+        timeout: () => new PyCtxError('no_workers_available', `no worker became free within ${t} ms (waitTimeoutMs)`),
+        aborted: () => new PyCtxError('interrupted', 'bind cancelled while it waited for a free worker'),
+      },
+    }, ctx);
+    try { opts.onWait?.({ position: this.bindWaiters.length }); } catch { /* the caller's callback */ }
+    return p;
+  }
+
+  /**
+   * Claim a fresh (never used) worker for ctx now, if the cap allows: an idle or
+   * starting fresh one, else spawn within size, else recycle an idle used one.
+   * Synchronous, so nothing else can take it between the choice and the claim.
+   */
+  private tryReserve(ctx: Context): Slot | undefined {
+    if (this.closed) return undefined;
+    const live = this.live();
+    let starting: Slot | undefined;
+    for (const s of live) {
+      if (s.ctx || s.dirty || s.leased) continue;
+      if (!s.ready) { starting ??= s; continue; }   // busy only with its hello
+      if (s.worker.busy) continue;
+      s.ctx = ctx; this.emitStats(); return s;
     }
+    if (starting) { starting.ctx = ctx; this.emitStats(); return starting; }
+    if (live.length >= this.size) {
+      const victim = this.recyclable(live);
+      if (!victim) return undefined;
+      this.retire(victim);
+    }
+    const s = this.spawn();
+    s.ctx = ctx;
+    return s;
   }
 
   /** A free unbound worker for a stateless request (prefers already-used ones, keeping fresh ones for binds). */
@@ -502,10 +579,11 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   private acquireFree(opts: CallOptions, mode: AffinityMode): Promise<Slot> {
     if (this.closed) return Promise.reject(new PyCtxError('pool_closed', 'pool closed'));
+    // Waiting binds go first (a free worker never sits idle while a bind waits, but be sure).
+    if (this.bindWaiters.length > 0) this.serveWaiters();
     const s = this.takeFree();
     if (s) return Promise.resolve(s);
-    const live = [...this.slots].filter(x => !x.stopping).length;
-    if (live < this.size) this.spawn();
+    if (this.live().length < this.size) this.spawn();
     else if (mode === 'strict_fail_fast') {
       return Promise.reject(new PyCtxError('worker_busy', 'no free worker for a stateless request (strict_fail_fast)'));
     }
@@ -517,8 +595,24 @@ export class Pool extends EventEmitter<PoolEvents> {
     });
   }
 
+  /** Hand freed workers out: waiting binds first, then queued stateless calls. */
   private serveWaiters(): void {
-    if (this.waiters.length > 0) this.waiters.serve(() => this.takeFree());
+    if (this.serving) return;   // re-entered through retire/spawn: the outer pass continues
+    this.serving = true;
+    try {
+      if (this.bindWaiters.length > 0) this.bindWaiters.serve(ctx => this.tryReserve(ctx));
+      // Stateless calls only once no bind waits for the worker they would take.
+      if (this.waiters.length > 0 && this.bindWaiters.length === 0) this.waiters.serve(() => this.takeFree());
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  /** serveWaiters after the current synchronous step (from places that change state mid-way). */
+  private serveSoon(): void {
+    if (this.serveScheduled || (this.bindWaiters.length === 0 && this.waiters.length === 0)) return;
+    this.serveScheduled = true;
+    queueMicrotask(() => { this.serveScheduled = false; if (!this.closed) this.serveWaiters(); });
   }
 
   // ---- internals: routing requests -----------------------------------------------------
@@ -604,11 +698,9 @@ export class Pool extends EventEmitter<PoolEvents> {
   // ---- internals: events -----------------------------------------------------------------
 
   private emitStats(): void {
-    if (this.wakers.length > 0) {
-      const w = this.wakers;
-      this.wakers = [];
-      for (const f of w) queueMicrotask(f);
-    }
+    // Any change of worker state may let a waiting bind through (a safety net: the
+    // places that free a worker serve waiters directly).
+    if (this.bindWaiters.length > 0) this.serveSoon();
     if (this.statsScheduled || this.listenerCount('stats') === 0) return;
     this.statsScheduled = true;
     setImmediate(() => {
@@ -620,4 +712,22 @@ export class Pool extends EventEmitter<PoolEvents> {
   private emitRefs(sessionId: string): void {
     if (this.listenerCount('refs') > 0) this.emit('refs', { sessionId });
   }
+}
+
+/** Killed by a signal nobody in this process sent (a crash storm, the OOM killer, a user's kill). */
+function killedFromOutside(w: Worker): boolean {
+  const x = w.exitInfo;
+  return !!x && x.signal !== null && !x.reason;
+}
+
+/** The slot's worker is ready (hello done); rejects early when the bind is cancelled. */
+function untilReady(slot: Slot, signal?: AbortSignal): Promise<void> {
+  if (!signal) return slot.readyPromise;
+  const cancelled = (): PyCtxError => new PyCtxError('interrupted', 'bind cancelled while its worker was starting');
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    slot.readyPromise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

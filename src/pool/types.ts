@@ -56,6 +56,20 @@ export interface BindOptions {
   /** Ref settings for this session (default: the pool's). */
   refTtlSeconds?: number | null;
   maxRefsPerSession?: number;
+  /**
+   * When every one of the pool's `size` workers is bound to another context:
+   * false (default) rejects at once with `no_workers_available`; true waits in line
+   * until a worker frees up (a context unbinds, a worker crashes or is recycled).
+   * Waiting binds are served in order, before queued stateless calls. Either way a
+   * worker killed before it is handed over is replaced, not reported as a failure.
+   */
+  waitForWorker?: boolean;
+  /** Longest wait in line (waitForWorker), in ms; elapsed: `no_workers_available`. Default: no limit. */
+  waitTimeoutMs?: number;
+  /** Cancels the bind while it waits or its worker starts: rejects with `interrupted`; no worker stays reserved. */
+  signal?: AbortSignal;
+  /** Called once if the bind has to wait in line; `position` counts it (1 = next). */
+  onWait?: (info: { position: number }) => void;
 }
 
 /** Options every request accepts. */
@@ -143,6 +157,8 @@ export interface PoolStats {
   availableWorkers: number;
   checkedOut: number;
   pendingRequests: number;
+  /** Binds waiting in line for a worker (BindOptions.waitForWorker, or all free workers busy). */
+  waitingBinds: number;
   workers: WorkerStatsEntry[];
 }
 

@@ -1,10 +1,13 @@
 // WaitQueue: callers waiting, in order, for a resource the pool hands out later
-// (a free unbound worker for stateless requests). Each waiter may leave early:
-// the queue timeout gives pool_saturated, the request's own timeout gives
-// `timeout` (it never ran), an AbortSignal gives `interrupted`.
+// (a free unbound worker for stateless requests; a fresh worker for a bind). Each
+// waiter may leave early: the queue timeout gives pool_saturated, the request's own
+// timeout gives `timeout` (it never ran), an AbortSignal gives `interrupted`
+// (callers may word these errors themselves). A waiter may carry data the taker
+// needs (a bind's Context), so the resource is claimed for it synchronously.
 import { PyCtxError } from './errors';
 
-interface Waiter<T> {
+interface Waiter<T, D> {
+  data: D;
   resolve: (v: T) => void;
   reject: (e: unknown) => void;
   timers: NodeJS.Timeout[];
@@ -17,38 +20,41 @@ export interface WaitLimits {
   queueTimeoutMs?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Own wording of the early-leave errors (default: a request that never ran). */
+  errors?: { queueTimeout?: () => unknown; timeout?: () => unknown; aborted?: () => unknown };
 }
 
-export class WaitQueue<T> {
-  private readonly waiters: Waiter<T>[] = [];
+export class WaitQueue<T, D = void> {
+  private readonly waiters: Waiter<T, D>[] = [];
 
   /** Called whenever the queue length changes. */
   constructor(private readonly onChange: () => void) {}
 
   get length(): number { return this.waiters.length; }
 
-  wait(limits: WaitLimits): Promise<T> {
+  wait(limits: WaitLimits, data?: D): Promise<T> {
+    const errs = limits.errors ?? {};
     if (limits.signal?.aborted) {
       // An 'abort' listener would never fire: the event already happened.
-      return Promise.reject(new PyCtxError('interrupted', 'request aborted before it waited for a worker; it never ran'));
+      return Promise.reject(errs.aborted?.() ?? new PyCtxError('interrupted', 'request aborted before it waited for a worker; it never ran'));
     }
     if (this.waiters.length >= limits.maxLength) {
       return Promise.reject(new PyCtxError('pool_saturated',
         `${this.waiters.length} requests already wait for a free worker (maxQueueLength)`));
     }
     return new Promise<T>((resolve, reject) => {
-      const w: Waiter<T> = { resolve, reject, timers: [] };
+      const w: Waiter<T, D> = { data: data as D, resolve, reject, timers: [] };
       const qt = limits.queueTimeoutMs;
       if (qt !== undefined && Number.isFinite(qt)) {
-        w.timers.push(setTimeout(() => this.drop(w, new PyCtxError('pool_saturated', `no free worker within ${qt} ms (queueTimeoutMs)`)), qt));
+        w.timers.push(setTimeout(() => this.drop(w, errs.queueTimeout?.() ?? new PyCtxError('pool_saturated', `no free worker within ${qt} ms (queueTimeoutMs)`)), qt));
       }
       const t = limits.timeoutMs;
       if (t !== undefined && Number.isFinite(t)) {
-        w.timers.push(setTimeout(() => this.drop(w, new PyCtxError('timeout', `timed out after ${t} ms while waiting for a worker; it never ran`)), t));
+        w.timers.push(setTimeout(() => this.drop(w, errs.timeout?.() ?? new PyCtxError('timeout', `timed out after ${t} ms while waiting for a worker; it never ran`)), t));
       }
       if (limits.signal) {
         w.signal = limits.signal;
-        w.onAbort = () => this.drop(w, new PyCtxError('interrupted', 'request aborted while waiting for a worker; it never ran'));
+        w.onAbort = () => this.drop(w, errs.aborted?.() ?? new PyCtxError('interrupted', 'request aborted while waiting for a worker; it never ran'));
         limits.signal.addEventListener('abort', w.onAbort, { once: true });
       }
       this.waiters.push(w);
@@ -56,10 +62,10 @@ export class WaitQueue<T> {
     });
   }
 
-  /** Hand out resources to waiters in order while `take` yields one. */
-  serve(take: () => T | undefined): void {
+  /** Hand out resources to waiters in order while `take` yields one (for the head waiter's data). */
+  serve(take: (data: D) => T | undefined): void {
     while (this.waiters.length > 0) {
-      const v = take();
+      const v = take(this.waiters[0].data);
       if (v === undefined) return;
       const w = this.waiters.shift()!;
       this.cleanup(w);
@@ -75,7 +81,7 @@ export class WaitQueue<T> {
     }
   }
 
-  private drop(w: Waiter<T>, err: unknown): void {
+  private drop(w: Waiter<T, D>, err: unknown): void {
     const i = this.waiters.indexOf(w);
     if (i < 0) return;
     this.waiters.splice(i, 1);
@@ -84,7 +90,7 @@ export class WaitQueue<T> {
     this.onChange();
   }
 
-  private cleanup(w: Waiter<T>): void {
+  private cleanup(w: Waiter<T, D>): void {
     for (const t of w.timers) clearTimeout(t);
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
   }
