@@ -13,7 +13,8 @@ except ImportError:  # pragma: no cover
     import signal
 import threading
 
-from .framing import ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge, FrameWriter
+from .framing import (EXIT_PROTOCOL_ERROR, ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge,
+                      FrameWriter)
 from .protocol import CONTROL_OPS, ErrorCode
 from .refs import RefError
 
@@ -29,9 +30,11 @@ def _serve(worker, fd):
         try:
             req = reader.read()
         except FrameTooLarge as e:
+            # Fatal, as on the main channel (worker.serve): report and exit.
             writer.send({"id": None, "ok": False, "error": {
-                "code": ErrorCode.FRAME_TOO_LARGE, "message": str(e)}})
-            continue
+                "code": ErrorCode.PROTOCOL_ERROR, "message": str(e)}})
+            worker.diag("protocol error on the control channel, exiting: %s" % e)
+            worker._real_exit(EXIT_PROTOCOL_ERROR)
         except FrameDecodeError as e:
             writer.send({"id": None, "ok": False, "error": {
                 "code": ErrorCode.PROTOCOL_ERROR, "message": "undecodable frame: %s" % e}})

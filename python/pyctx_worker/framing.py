@@ -1,8 +1,10 @@
 """Frame I/O on a raw fd: 4-byte big-endian length + one msgpack map.
 
 FrameReader reads with raw os.read into its own buffer (one syscall usually
-brings a whole small request). A frame whose length exceeds the maximum is read
-and discarded in chunks, never allocated, and reported as FrameTooLarge.
+brings a whole small request). A header announcing more than the maximum is
+refused at once as FrameTooLarge: the body is neither allocated nor read (a
+parent that sends one is broken, so the worker reports it and exits instead of
+reading and discarding up to 4 GiB).
 FrameWriter serialises whole frames under one lock, so frames written by the
 capture thread and the main thread never interleave.
 """
@@ -14,12 +16,16 @@ from . import codec
 from .protocol import ErrorCode, Event
 
 _CHUNK = 1 << 16
-_DISCARD_CHUNK = 1 << 20
+# Exit status after a fatal protocol error (sysexits EX_PROTOCOL).
+EXIT_PROTOCOL_ERROR = 76
 
 
 class FrameTooLarge(Exception):
+    """A header over the maximum: the stream can no longer be trusted (fatal)."""
+
     def __init__(self, size, limit):
-        super().__init__("frame of %d bytes exceeds the maximum of %d bytes" % (size, limit))
+        super().__init__("frame header announces %d bytes, over the maximum of %d bytes"
+                         " (PYCTX_MAX_FRAME_BYTES); the stream is out of step" % (size, limit))
         self.size = size
         self.limit = limit
 
@@ -55,8 +61,6 @@ class FrameReader:
             buf = self.buf
         n = int.from_bytes(buf[:4], "big")
         if n > self.max_bytes:
-            del buf[:4]
-            self._discard(n)
             raise FrameTooLarge(n, self.max_bytes)
         if len(buf) < 4 + n:
             self._fill(4 + n)
@@ -69,17 +73,6 @@ class FrameReader:
             raise FrameDecodeError(str(e))
         except Exception as e:  # pragma: no cover - defensive
             raise FrameDecodeError("%s: %s" % (type(e).__name__, e))
-
-    def _discard(self, n):
-        buf = self.buf
-        take = min(n, len(buf))
-        del buf[:take]
-        left = n - take
-        while left > 0:
-            chunk = os.read(self.fd, min(left, _DISCARD_CHUNK))
-            if not chunk:
-                raise ChannelClosed()
-            left -= len(chunk)
 
 
 class FrameWriter:

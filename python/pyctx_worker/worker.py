@@ -18,7 +18,8 @@ import threading
 import time
 
 from . import capture, codec, display, execution, hooks, limits, magics, namespace, refs, runtime
-from .framing import ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge, FrameWriter
+from .framing import (EXIT_PROTOCOL_ERROR, ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge,
+                      FrameWriter)
 from .protocol import (CONTROL_FD, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, ErrorCode,
                        Event, Op)
 
@@ -172,10 +173,13 @@ class Worker:
             try:
                 req = read()
             except FrameTooLarge as e:
+                # Fatal: the parent broke the protocol, and skipping the body could
+                # mean reading gigabytes. Say so once (reply and real stderr), exit.
                 self.writer.send({"id": None, "ok": False, "error": {
-                    "code": ErrorCode.FRAME_TOO_LARGE, "message": str(e),
+                    "code": ErrorCode.PROTOCOL_ERROR, "message": str(e),
                     "size": e.size, "limit": e.limit}})
-                continue
+                self.diag("protocol error, exiting: %s" % e)
+                self._real_exit(EXIT_PROTOCOL_ERROR)
             except FrameDecodeError as e:
                 self.writer.send(_error(None, ErrorCode.PROTOCOL_ERROR,
                                         "undecodable frame: %s" % e))
@@ -332,7 +336,10 @@ class Worker:
         state.running = False
         try:
             req = reader.read()
-        except (FrameTooLarge, FrameDecodeError) as e:
+        except FrameTooLarge as e:
+            self.diag("protocol error, exiting: %s" % e)
+            self._real_exit(EXIT_PROTOCOL_ERROR)
+        except FrameDecodeError as e:
             raise EOFError("input() aborted: bad input_reply frame (%s)" % e)
         except ChannelClosed:
             raise EOFError("input() aborted: the pool closed the channel")

@@ -1,4 +1,5 @@
-"""Frame limits and bad frames: clear errors, and the worker keeps serving."""
+"""Frame limits and bad frames: clear errors, and the worker keeps serving; a header
+over the maximum is the exception: fatal at once (protocol error, exit 76)."""
 
 import struct
 import unittest
@@ -19,16 +20,6 @@ class FramingTest(unittest.TestCase):
 
     def assertAlive(self):
         self.assertEqual(self.w.value("eval", code="1+1"), 2)
-
-    def test_incoming_frame_too_large_is_discarded(self):
-        big = {"id": 99, "op": "eval", "code": "'" + "x" * (LIMIT * 50) + "'"}
-        self.w.send(big)
-        reply = self.w.recv()
-        self.assertIsNone(reply["id"])
-        self.assertFalse(reply["ok"])
-        self.assertEqual(reply["error"]["code"], "frame_too_large")
-        self.assertIn(str(LIMIT), reply["error"]["message"])
-        self.assertAlive()
 
     def test_outgoing_reply_too_large(self):
         _, reply = self.w.request("eval", code="'y' * %d" % (LIMIT * 2))
@@ -82,3 +73,28 @@ class FramingTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OversizeHeaderTest(unittest.TestCase):
+    """A header over the maximum is fatal at once: no body is read or discarded."""
+
+    def check_fatal(self, announced):
+        w = WorkerProc(env={"PYCTX_MAX_FRAME_BYTES": str(LIMIT)})
+        try:
+            self.assertEqual(w.value("eval", code="1+1"), 2)
+            # Only the header: a worker that tried to skip the body would wait for it forever.
+            w.send_raw(struct.pack(">I", announced))
+            reply = w.recv()
+            self.assertEqual((reply["id"], reply["ok"]), (None, False))
+            self.assertEqual(reply["error"]["code"], "protocol_error")
+            self.assertIn("over the maximum of %d" % LIMIT, reply["error"]["message"])
+            self.assertEqual(w.proc.wait(20), 76)
+            self.assertIn(b"protocol error, exiting", w.stderr_tail())
+        finally:
+            w.close()
+
+    def test_just_over_the_limit(self):
+        self.check_fatal(LIMIT + 1)
+
+    def test_two_gib_header(self):
+        self.check_fatal(2 << 30)
