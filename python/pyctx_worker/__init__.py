@@ -9,7 +9,8 @@ from pyctx_worker.__main__ import main; main()"
     PYTHONPATH=<repo>/python python -m pyctx_worker      # same; without fd 3: no control
 
 Environment:
-    PYCTX_MAX_FRAME_BYTES  largest frame accepted or sent (default 256 MiB)
+    PYCTX_MAX_FRAME_BYTES  largest frame accepted or sent (default 256 MiB); a frame
+                           header over it is fatal: protocol_error reply, exit 76
     PYCTX_PRELOAD          comma-separated modules imported at start; failures are
                            reported in hello as preload_errors, never fatal
     PYCTX_SESSION          initial session id (default "default")
