@@ -83,15 +83,31 @@ export interface RefInfoPayload {
 export const PYCTX_ERROR = -32050;
 export interface PyctxErrorData { code: string }
 
+// ---- runtime shapes of request params ------------------------------------
+//
+// Each client -> server request's params type has a ParamsSchema next to it; the
+// server checks every request against it before the handler runs and answers
+// anything else (wrong type, unknown or missing field) with `bad_request`. The
+// mapped type makes a field added to a params interface a compile error until its
+// schema lists it too.
+
+/** 'name': non-empty string; 'string': any string; 'index': integer >= 0; 'number': finite. */
+export type FieldKind = 'name' | 'string' | 'index' | 'number' | 'boolean';
+type KindOf<T> = T extends string ? 'name' | 'string' : T extends number ? 'index' | 'number' : T extends boolean ? 'boolean' : never;
+type FieldSpec<T> = undefined extends T ? `${KindOf<Exclude<T, undefined>>}?` : KindOf<T>;
+export type ParamsSchema<P> = { readonly [K in keyof P]-?: FieldSpec<P[K]> };
+
 // ---- requests: client -> server -------------------------------------------
 
 export interface NotebookParams { notebookUri: string }
 export interface BindParams extends NotebookParams { cwd?: string }
 export interface BindResult { sessionId: string; pid: number; fresh: boolean }
 export const bind = new RequestType<BindParams, BindResult, void>('pyctx/bind');
+export const bindParams: ParamsSchema<BindParams> = { notebookUri: 'name', cwd: 'name?' };
 
 export interface UnbindResult { unbound: boolean }
 export const unbind = new RequestType<NotebookParams, UnbindResult, void>('pyctx/unbind');
+export const notebookParams: ParamsSchema<NotebookParams> = { notebookUri: 'name' };
 
 export interface ExecuteParams extends NotebookParams {
   executionId: string;           // chosen by the client, echoed in pyctx/output
@@ -111,6 +127,9 @@ export interface ExecuteResult {
   crash?: { exitCode: number | null; signal: string | null; message: string };
 }
 export const execute = new RequestType<ExecuteParams, ExecuteResult, void>('pyctx/execute');
+export const executeParams: ParamsSchema<ExecuteParams> = {
+  notebookUri: 'name', executionId: 'name', code: 'string', cellIndex: 'index?', cwd: 'name?', silent: 'boolean?',
+};
 
 export const interrupt = new RequestType<NotebookParams, { interrupted: boolean }, void>('pyctx/interrupt');
 export const restart = new RequestType<NotebookParams, BindResult, void>('pyctx/restart');
@@ -120,16 +139,21 @@ export const sessions = new RequestType0<SessionInfo[], void>('pyctx/sessions');
 export interface RefsParams { sessionId: string; offset?: number; limit?: number }
 export interface RefsResult { total: number; refs: RefInfoPayload[] }   // sorted by size, largest first
 export const refs = new RequestType<RefsParams, RefsResult, void>('pyctx/refs');
+export const refsParams: ParamsSchema<RefsParams> = { sessionId: 'name', offset: 'index?', limit: 'index?' };
 
 export interface ReleaseRefParams { sessionId: string; refId: string }
 export const releaseRef = new RequestType<ReleaseRefParams, { released: boolean }, void>('pyctx/releaseRef');
-export const releaseSession = new RequestType<{ sessionId: string }, { count: number }, void>('pyctx/releaseSession');
+export const releaseRefParams: ParamsSchema<ReleaseRefParams> = { sessionId: 'name', refId: 'name' };
+export interface SessionParams { sessionId: string }
+export const releaseSession = new RequestType<SessionParams, { count: number }, void>('pyctx/releaseSession');
+export const sessionParams: ParamsSchema<SessionParams> = { sessionId: 'name' };
 
 /** Applies LiveOptions without a new pool (a bad field: `bad_request`, nothing applied).
  *  `sessions`: bound workers that took the new ref limits; `queued`: busy ones that
  *  take them when their running cell ends (ref limits unchanged: both 0). */
 export interface ConfigureResult { sessions: number; queued: number }
 export const configure = new RequestType<LiveOptions, ConfigureResult, void>('pyctx/configure');
+/** configure's fields are nullable/ranged: checked by the server's own strict parser (liveConfig.ts). */
 
 // ---- requests: server -> client -------------------------------------------
 

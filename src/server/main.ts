@@ -3,9 +3,10 @@
 // interpreter named in initializationOptions (lsp.ts ServerOptions), sessions
 // keyed by notebook URI, pyctx/* methods and live completion/hover for cells.
 // This file only wires the parts together; each rule lives in its own module.
-import { createConnection, ProposedFeatures, type InitializeResult } from 'vscode-languageserver/node';
+import { format } from 'node:util';
+import { createConnection, ProposedFeatures, StreamMessageWriter, type InitializeResult } from 'vscode-languageserver/node';
 import * as lsp from '../protocol/lsp';
-import { guarded, requireString } from './errors';
+import { guarded } from './errors';
 import { routeLateOutput, runExecute } from './execute';
 import { listenNotebooks, warmLiveFeatures } from './language';
 import { ChangePusher } from './notify';
@@ -15,8 +16,17 @@ import { onRequest, onRequest0, sendNotification, sendRequest } from './rpc';
 import { NotebookSessions } from './sessions';
 import { parseServerOptions } from './options';
 import { configureWorker, parseLiveOptions, refLimits } from './liveConfig';
+import { ResyncingMessageReader } from './lspReader';
 
-const connection = createConnection(ProposedFeatures.all);
+// stdio with our own reader (lspReader.ts: malformed frames are skipped, never stall
+// the stream). Given streams, the library no longer does the --stdio chores itself:
+// exit when the client's end closes, and keep console output off stdout (the wire).
+const connection = createConnection(ProposedFeatures.all, new ResyncingMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+let shutdownReceived = false;
+for (const ev of ['end', 'close'] as const) process.stdin.on(ev, () => process.exit(shutdownReceived ? 0 : 1));
+console.log = console.info = (...a: unknown[]) => connection.console.log(format(...a));
+console.warn = (...a: unknown[]) => connection.console.warn(format(...a));
+console.error = (...a: unknown[]) => connection.console.error(format(...a));
 let host: PoolHost | undefined;
 let sessions: NotebookSessions | undefined;
 let pusher: ChangePusher | undefined;
@@ -73,15 +83,15 @@ connection.onInitialized(() => {
 
 const sess = (): NotebookSessions => need(sessions);
 
-onRequest(connection, lsp.bind, guarded(async p => sess().bind(requireString(p?.notebookUri, 'notebookUri'), p.cwd)));
-onRequest(connection, lsp.unbind, guarded(async p => ({ unbound: await sess().unbind(requireString(p?.notebookUri, 'notebookUri')) })));
-onRequest(connection, lsp.restart, guarded(async p => sess().restart(requireString(p?.notebookUri, 'notebookUri'))));
-onRequest(connection, lsp.interrupt, guarded(async p => {
-  const session = sess().get(requireString(p?.notebookUri, 'notebookUri'));
+onRequest(connection, lsp.bind, lsp.bindParams, guarded(async p => sess().bind(p.notebookUri, p.cwd)));
+onRequest(connection, lsp.unbind, lsp.notebookParams, guarded(async p => ({ unbound: await sess().unbind(p.notebookUri) })));
+onRequest(connection, lsp.restart, lsp.notebookParams, guarded(async p => sess().restart(p.notebookUri)));
+onRequest(connection, lsp.interrupt, lsp.notebookParams, guarded(async p => {
+  const session = sess().get(p.notebookUri);
   if (!session || session.running === 0) return { interrupted: false };
   return { interrupted: session.ctx.interrupt() };
 }));
-onRequest(connection, lsp.execute, (p, token) => guarded((params: lsp.ExecuteParams) => runExecute(params, {
+onRequest(connection, lsp.execute, lsp.executeParams, (p, token) => guarded((params: lsp.ExecuteParams) => runExecute(params, {
   sessions: sess(),
   sendOutput: o => sendNotification(connection, lsp.output, o),
   askInput: (q, t) => sendRequest(connection, lsp.inputRequest, q, t),
@@ -91,8 +101,7 @@ onRequest(connection, lsp.execute, (p, token) => guarded((params: lsp.ExecutePar
 }, token))(p));
 // Live settings (lsp.LiveOptions): the cap applies to the next execute; new ref
 // limits to new binds and, pushed now, to every bound worker (pruned at once).
-onRequest(connection, lsp.configure, guarded(async p => {
-  const live = parseLiveOptions(p);
+onRequest(connection, lsp.configure, parseLiveOptions, guarded(async live => {
   const before = refLimits(options);
   options = { ...options, ...live };
   const after = refLimits(options);
@@ -115,19 +124,19 @@ onRequest(connection, lsp.configure, guarded(async p => {
 }));
 onRequest0(connection, lsp.stats, guarded(async () => statsPayload(await need(host).get())));
 onRequest0(connection, lsp.sessions, guarded(async () => sess().list()));
-onRequest(connection, lsp.refs, guarded(async p => refsCache.page(await need(host).get(), requireString(p?.sessionId, 'sessionId'), p.offset, p.limit)));
-onRequest(connection, lsp.releaseRef, guarded(async p => {
+onRequest(connection, lsp.refs, lsp.refsParams, guarded(async p => refsCache.page(await need(host).get(), p.sessionId, p.offset, p.limit)));
+onRequest(connection, lsp.releaseRef, lsp.releaseRefParams, guarded(async p => {
   const pool = await need(host).get();
-  const ref = { __type__: 'ref' as const, __schema__: 1 as const, id: requireString(p?.refId, 'refId'),
-    session_id: requireString(p.sessionId, 'sessionId'), type_name: '', python_module: '' };
+  const ref = { __type__: 'ref' as const, __schema__: 1 as const, id: p.refId,
+    session_id: p.sessionId, type_name: '', python_module: '' };
   const released = await pool.releaseRef(ref);
   refsCache.invalidate(p.sessionId);
   pusher?.refs(p.sessionId);
   return { released };
 }));
-onRequest(connection, lsp.releaseSession, guarded(async p => {
+onRequest(connection, lsp.releaseSession, lsp.sessionParams, guarded(async p => {
   const pool = await need(host).get();
-  const count = await pool.releaseSession(requireString(p?.sessionId, 'sessionId'));
+  const count = await pool.releaseSession(p.sessionId);
   refsCache.invalidate(p.sessionId);
   pusher?.refs(p.sessionId);
   return { count };
@@ -148,7 +157,7 @@ const shutdown = (): Promise<void> => {
   })();
   return closing;
 };
-connection.onShutdown(() => shutdown());
+connection.onShutdown(() => { shutdownReceived = true; return shutdown(); });
 // Any other exit (the client vanished: stdin closed; a signal): no worker may outlive us.
 // Each worker leads its own process group (the library kills groups too): kill the
 // group so processes started by user code go with it.
