@@ -381,6 +381,11 @@ class Worker:
         if req.get("session"):
             self.session = str(req["session"])
         sid = self.session
+        for key in ("cwd", "sys_path0"):
+            # A path, never an int: os.chdir(12345) would take it as a file descriptor.
+            if req.get(key) and type(req[key]) is not str:
+                raise ProtocolError("configure: %s must be a string path, got %s"
+                                    % (key, type(req[key]).__name__))
         if "cwd" in req and req["cwd"]:
             os.chdir(req["cwd"])
         if "sys_path0" in req and req["sys_path0"]:

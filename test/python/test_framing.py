@@ -39,6 +39,15 @@ class FramingTest(unittest.TestCase):
         self.assertEqual(r["status"], "ok")
         self.assertIn("exceeds the maximum", "".join(e.get("text", "") for e in events))
 
+    def test_configure_paths_must_be_strings(self):
+        before = self.w.value("eval", code="__import__('os').getcwd()")
+        for key in ("cwd", "sys_path0"):
+            _, reply = self.w.request("configure", **{key: 12345})
+            self.assertFalse(reply["ok"])
+            self.assertEqual(reply["error"]["code"], "protocol_error")
+            self.assertIn("must be a string path", reply["error"]["message"])
+        self.assertEqual(self.w.value("eval", code="__import__('os').getcwd()"), before)
+
     def test_undecodable_payload(self):
         payload = b"\xc1\xc1\xc1"
         self.w.send_raw(struct.pack(">I", len(payload)) + payload)
