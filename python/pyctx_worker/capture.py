@@ -110,11 +110,13 @@ class Capture:
     # -- reading (caller holds self.lock)
 
     def _read_available(self):
-        budget = 4 << 20
+        """Read what the pipes hold (up to 4 MiB); returns the bytes read."""
+        budget = total = 4 << 20
         for fd in list(self.fds):
             budget -= self._read_fd(fd, budget)
             if budget <= 0:
-                return
+                break
+        return total - budget
 
     def _read_fd(self, fd, budget):
         """Read fd until it is empty or `budget` bytes came; returns the bytes read."""
@@ -178,6 +180,7 @@ class Capture:
         except (AttributeError, ValueError, OSError):
             pass
         poll = self.poller.poll
+        flooding = False
         while True:
             try:
                 ready = poll()
@@ -185,9 +188,12 @@ class Capture:
                 continue
             if not ready:
                 continue
-            time.sleep(_DELAY)  # let a burst of small writes become one event
+            if not flooding:
+                time.sleep(_DELAY)  # let a burst of small writes become one event
             with self.lock:
-                self._read_available()
+                # A full batch last time: output is flooding in, so batching has
+                # nothing left to gain and the delay would only cap throughput.
+                flooding = self._read_available() >= _BATCH
                 self._emit()
 
     # -- request end (main thread)

@@ -86,3 +86,19 @@ export async function waitFor<T>(cond: () => T | Promise<T>, ms = 10000, every =
     await new Promise(r => setTimeout(r, every));
   }
 }
+
+/** An LSP frame around `body` (test input written raw to the server's stdin). */
+export const frame = (body: string): string => `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+export const VALID = '{"jsonrpc":"2.0","method":"ok"}';
+
+/** Every malformed kind the reader must survive, each followed by nothing else. */
+export const BAD_FRAMES: Record<string, string> = {
+  'no Content-Length': `Content-Type: application/json\r\n\r\n${VALID}`,
+  'non-numeric length': `Content-Length: twelve\r\n\r\n${VALID}`,
+  'negative length': `Content-Length: -40\r\n\r\n${VALID}`,
+  'oversized length': 'Content-Length: 99999999999999\r\n\r\n{"big":',
+  'line without a colon': `Content-Length 31\r\n\r\n${VALID}`,
+  'garbage bytes': '\x00\xff garbage \r\n no header at all',
+  'body not JSON': frame('{not json'),
+  'body not an object': frame('[1,2,3]'),
+};
