@@ -45,7 +45,8 @@ export interface PoolCore {
   emitRefs(sessionId: string): void;
   retire(slot: Slot, reason?: { code: 'interrupted' | 'pool_closed' | 'context_not_bound'; message: string }): Promise<WorkerExit>;
   maintain(): void;
-  attach(ctx: Context, opts: BindOptions): Promise<void>;
+  /** replacing: a restart's new worker, which takes the old one's place ahead of waiting binds. */
+  attach(ctx: Context, opts: BindOptions, replacing?: boolean): Promise<void>;
   refs(sessionId: string): Promise<RefInfo[]>;
 }
 
@@ -169,6 +170,7 @@ export function makeBackend(core: PoolCore): ContextBackend {
       if (ctx.state === 'unbound') throw new PyCtxError('context_not_bound', `context ${ctx.sessionId} is not bound`);
       const run = async (): Promise<void> => {
         const old = slotOf(ctx);
+        let oldClosed: Promise<unknown> = Promise.resolve();
         if (old) {
           old.ctx = null;
           old.stopping = true;
@@ -176,11 +178,16 @@ export function makeBackend(core: PoolCore): ContextBackend {
           const reason = { code: 'interrupted' as const, message: `context ${ctx.sessionId} was restarted while the request was pending` };
           if (old.worker.busy) old.worker.kill(reason);
           else void old.worker.stop(500, reason);
-          await old.worker.closed;
+          oldClosed = old.worker.closed;
         }
         ctx.state = 'bound';
+        // Reserve the replacement now (attach does so synchronously), so a bind waiting
+        // for a free worker cannot take this context's place while the old one exits.
+        const attached = core.attach(ctx, (ctx as unknown as { bindOpts: BindOptions }).bindOpts ?? {}, true);
+        attached.catch(() => undefined);
+        await oldClosed;
         try {
-          await core.attach(ctx, (ctx as unknown as { bindOpts: BindOptions }).bindOpts ?? {});
+          await attached;
         } catch (e) {
           ctx.state = 'lost';
           throw e;

@@ -88,7 +88,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       emitRefs: sessionId => this.emitRefs(sessionId),
       retire: (slot, reason) => this.retire(slot, reason),
       maintain: () => this.maintain(),
-      attach: (ctx, opts) => this.attach(ctx, opts),
+      attach: (ctx, opts, replacing) => this.attach(ctx, opts, replacing),
       refs: sessionId => this.refs(sessionId),
     });
   }
@@ -474,9 +474,9 @@ export class Pool extends EventEmitter<PoolEvents> {
    * (before its hello, or during configure) is not the caller's failure: the bind
    * takes the next worker.
    */
-  private async attach(ctx: Context, opts: BindOptions): Promise<void> {
+  private async attach(ctx: Context, opts: BindOptions, replacing = false): Promise<void> {
     for (;;) {
-      const slot = await this.reserve(ctx, opts);
+      const slot = await this.reserve(ctx, opts, replacing);
       slot.attaching = true;
       let configured = false;
       try {
@@ -519,12 +519,15 @@ export class Pool extends EventEmitter<PoolEvents> {
     setImmediate(() => { this.maintainScheduled = false; this.maintain(); });
   }
 
-  /** A fresh worker reserved for ctx: at once when one can be had without overtaking waiting binds, else in line. */
-  private reserve(ctx: Context, opts: BindOptions): Promise<Slot> {
+  /**
+   * A fresh worker reserved for ctx: at once when one can be had without overtaking
+   * waiting binds (a restart's replacement may: it keeps its context's place), else in line.
+   */
+  private reserve(ctx: Context, opts: BindOptions, replacing = false): Promise<Slot> {
     if (this.closed) return Promise.reject(new PyCtxError('pool_closed', 'pool closed'));
-    const now = this.bindWaiters.length === 0 ? this.tryReserve(ctx) : undefined;
+    const now = replacing || this.bindWaiters.length === 0 ? this.tryReserve(ctx) : undefined;
     if (now) return Promise.resolve(now);
-    if (!opts.waitForWorker && this.boundCount(ctx) >= this.size) return Promise.reject(this.allBound());
+    if (!opts.waitForWorker && !replacing && this.boundCount(ctx) >= this.size) return Promise.reject(this.allBound());
     const t = opts.waitTimeoutMs;
     const p = this.bindWaiters.wait({
       maxLength: Infinity,

@@ -164,7 +164,23 @@ test('waitForWorker: a full pool makes the bind wait, and any freed worker wakes
     await cc.unbind();
   });
 
-  await t.test('close() rejects waiting binds with pool_closed', async () => {
+  await t.test('a restart keeps its context\'s place: a waiting bind does not take it', async () => {
+    const a = await pool.bind('new');
+    await a.exec('v = 1');
+    const b = pool.bind('new', { waitForWorker: true });
+    await waitFor(() => pool.stats().waitingBinds === 1, 10000, 'the bind to wait');
+    const old = a.pid;
+    await a.restart();
+    assert.notEqual(a.pid, old);
+    assert.equal(await a.eval("'v' in globals()"), false);
+    assert.equal(pool.stats().waitingBinds, 1, 'the bind still waits');
+    await a.unbind();
+    const cb = await b;
+    assert.equal(await cb.eval('5'), 5);
+    await cb.unbind();
+  });
+
+    await t.test('close() rejects waiting binds with pool_closed', async () => {
     await pool.bind('new');
     const b = rejectsWith(pool.bind('new', { waitForWorker: true }), 'pool_closed');
     await waitFor(() => pool.stats().waitingBinds === 1, 10000, 'the bind to wait');
