@@ -475,8 +475,9 @@ export class Pool extends EventEmitter<PoolEvents> {
    * takes the next worker.
    */
   private async attach(ctx: Context, opts: BindOptions, replacing = false): Promise<void> {
+    let how: 'new' | 'retry' | 'replace' = replacing ? 'replace' : 'new';
     for (;;) {
-      const slot = await this.reserve(ctx, opts, replacing);
+      const slot = await this.reserve(ctx, opts, how);
       slot.attaching = true;
       let configured = false;
       try {
@@ -494,12 +495,15 @@ export class Pool extends EventEmitter<PoolEvents> {
         slot.attaching = false;
         if (slot.ctx === ctx) slot.ctx = null;
         if (this.sessions.get(ctx.sessionId) === slot) this.sessions.delete(ctx.sessionId);
-        const retry = slot.worker.exited && killedFromOutside(slot.worker) && !this.closed && !opts.signal?.aborted;
+        if (this.closed) throw new PyCtxError('pool_closed', 'pool closed while the bind was starting its worker');
         // Cancelled before configure: the worker is as fresh as it was; keep it.
         if (!slot.worker.exited && configured) this.retire(slot);
+        if (slot.worker.exited && killedFromOutside(slot.worker) && !opts.signal?.aborted) {
+          if (how === 'new') how = 'retry';   // it had its turn: take the next worker before later binds
+          continue;
+        }
         this.maintain();
         this.serveWaiters();
-        if (retry) continue;
         throw e;
       }
       slot.attaching = false;
@@ -521,13 +525,15 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /**
    * A fresh worker reserved for ctx: at once when one can be had without overtaking
-   * waiting binds (a restart's replacement may: it keeps its context's place), else in line.
+   * waiting binds, else in line. A bind retrying after its worker was killed, and a
+   * restart's replacement (it keeps its context's place), go ahead of waiting binds;
+   * a restart never fails for lack of workers (its old one just left).
    */
-  private reserve(ctx: Context, opts: BindOptions, replacing = false): Promise<Slot> {
+  private reserve(ctx: Context, opts: BindOptions, how: 'new' | 'retry' | 'replace'): Promise<Slot> {
     if (this.closed) return Promise.reject(new PyCtxError('pool_closed', 'pool closed'));
-    const now = replacing || this.bindWaiters.length === 0 ? this.tryReserve(ctx) : undefined;
+    const now = how !== 'new' || this.bindWaiters.length === 0 ? this.tryReserve(ctx) : undefined;
     if (now) return Promise.resolve(now);
-    if (!opts.waitForWorker && !replacing && this.boundCount(ctx) >= this.size) return Promise.reject(this.allBound());
+    if (!opts.waitForWorker && how !== 'replace' && this.boundCount(ctx) >= this.size) return Promise.reject(this.allBound());
     const t = opts.waitTimeoutMs;
     const p = this.bindWaiters.wait({
       maxLength: Infinity,
