@@ -4,8 +4,11 @@
 // waiting bind (BindOptions.waitForWorker) with its wake-ups (unbind, recycle,
 // crash), cancellation and time limit. Real workers and signals; ordering is
 // forced with file gates, never with timing.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Context, Pool } from '../../src/pool/index';
 import { gate, rejectsWith, startPool, waitFor } from './pool-helpers';
 
@@ -22,19 +25,28 @@ function capWatch(pool: Pool): { max: () => number } {
 const starting = (pool: Pool): number[] => pool.stats().workers.filter(w => w.state === 'starting').map(w => w.pid);
 
 test('a bind whose worker is killed before its hello takes another worker', async () => {
-  const pool = await startPool({ size: 2, warm: 0 });
+  // Workers started while the hold file exists wait in their preload, before hello:
+  // each one this bind is given can be killed before it could have answered.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pyctx-hold-'));
+  const hold = path.join(dir, 'hold');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'pyctx_hold.py'),
+    'import os, time\nwhile os.path.exists(os.environ["PYCTX_TEST_HOLD"]): time.sleep(0.01)\n');
+  const pool = await startPool({ size: 2, warm: 0, preload: ['pyctx_hold'], env: { PYTHONPATH: dir, PYCTX_TEST_HOLD: hold } });
   const lost: unknown[] = [];
   pool.on('contextLost', ev => lost.push(ev));
   const first = await pool.bind('new');          // the worker Pool.start warmed
+  writeFileSync(hold, '');
   const killed: number[] = [];
   const p = pool.bind('new');                    // reserves a worker it has to spawn
-  // Kill each worker this bind is given, three times, before any can say hello.
   for (let i = 0; i < 3; i++) {
     await waitFor(() => starting(pool).some(pid => !killed.includes(pid)), 20000, 'a starting worker');
     const pid = starting(pool).find(x => !killed.includes(x))!;
     process.kill(pid, 'SIGKILL');
     killed.push(pid);
   }
+  await waitFor(() => starting(pool).some(pid => !killed.includes(pid)), 20000, 'the next worker');
+  rmSync(hold);                                   // lets it start
   const ctx = await p;
   assert.ok(!killed.includes(ctx.pid), 'the bind got a live worker');
   assert.equal(await ctx.eval('6 * 7'), 42);
