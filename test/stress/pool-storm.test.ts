@@ -9,9 +9,17 @@ import assert from 'node:assert/strict';
 import { Pool, type Context } from '../../src/pool/index';
 import { codeOf, printFigures, prng, running, sleep, tally, TEST_PYTHON, watchdog, watchPool } from './stress-helpers';
 
-const HANG_MS = 90_000;
+// A request still pending after this long counts as hung; loops are awaited at most a
+// little longer, so a hang fails the test instead of stalling the suite.
+const HANG_MS = 120_000;
+async function settle(loops: Promise<unknown>[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(loops), new Promise(r => { timer = setTimeout(r, HANG_MS + 10_000); })]);
+  clearTimeout(timer);
+}
+const LIMIT = { timeout: 15 * 60_000 };
 
-test('crash storm: pool of 4, 100 SIGKILLs at 50 ms, 4 contexts running cells, stateless calls alongside', async () => {
+test('crash storm: pool of 4, 100 SIGKILLs at 50 ms, 4 contexts running cells, stateless calls alongside', LIMIT, async () => {
   const size = 4;
   const pool = await Pool.start({ python: TEST_PYTHON, size, warm: 1, startTimeoutMs: 120_000 });
   const watch = watchPool(pool);
@@ -76,7 +84,8 @@ test('crash storm: pool of 4, 100 SIGKILLs at 50 ms, 4 contexts running cells, s
   await killer();
   const stormMs = Date.now() - started;
   stop = true;
-  await Promise.all(loops);
+  await settle(loops);
+  assert.deepEqual(hung, [], 'requests that never settled');
 
   // The pool is whole again: a bind and a stateless call both work.
   const ctx = await track(pool.bind('new'), 'bind after the storm');
@@ -104,7 +113,7 @@ test('crash storm: pool of 4, 100 SIGKILLs at 50 ms, 4 contexts running cells, s
   assert.deepEqual(Object.keys(f.failedStateless).filter(c => c !== 'worker_crashed'), [], 'stateless calls fail only when their worker is killed');
 });
 
-test('binds under stateless saturation: each waits for one call, not for the load', async () => {
+test('binds under stateless saturation: each waits for one call, not for the load', LIMIT, async () => {
   const size = 2;
   const pool = await Pool.start({ python: TEST_PYTHON, size, warm: 1, startTimeoutMs: 120_000 });
   const watch = watchPool(pool);
@@ -134,7 +143,7 @@ test('binds under stateless saturation: each waits for one call, not for the loa
     await ctx.unbind();
   }
   stop = true;
-  await Promise.all(loops);
+  await settle(loops);
   const maxWorkers = watch.max();
   watch.stop();
   await pool.close();

@@ -61,7 +61,7 @@ function garbage(r: () => number, i: number): Buffer {
   return framed(packr.pack(kinds[k]()));
 }
 
-test('1,000 garbage frames: one error reply each, the worker keeps serving', async () => {
+test('1,000 garbage frames: one error reply each, the worker keeps serving', { timeout: 10 * 60_000 }, async () => {
   const w = startWorker();
   try {
     w.child.stdin.write(framed(packr.pack({ id: 1, op: 'eval', code: '1 + 1' })));
@@ -98,7 +98,7 @@ test('1,000 garbage frames: one error reply each, the worker keeps serving', asy
   }
 });
 
-test('a 2 GiB frame header: refused at once, protocol error, the worker exits', async () => {
+test('a 2 GiB frame header: refused at once, protocol error, the worker exits', { timeout: 10 * 60_000 }, async () => {
   const w = startWorker();
   try {
     w.child.stdin.write(framed(packr.pack({ id: 1, op: 'eval', code: '1' })));
