@@ -72,14 +72,40 @@ def _put(data, metadata, mime, result):
         metadata[mime] = md
 
 
-def _figure_bundle(fig):
+FIGURE_FORMATS = ("png", "retina", "svg", "jpeg", "pdf")
+figure_formats = {"png"}  # %config InlineBackend.figure_format(s)
+
+
+def _render(fig, fmt, dpi):
     import io
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _figure_bundle(fig, metadata=None):
+    """The figure's bundle in the configured formats (matplotlib_inline's choices:
+    retina is a double-resolution PNG shown at half its pixel size)."""
     w, h = fig.get_size_inches()
-    return {"image/png": buf.getvalue(),
-            "text/plain": "<Figure size %gx%g with %d Axes>" % (w * fig.dpi, h * fig.dpi,
-                                                                 len(fig.axes))}
+    data = {"text/plain": "<Figure size %gx%g with %d Axes>" % (w * fig.dpi, h * fig.dpi,
+                                                                len(fig.axes))}
+    formats = figure_formats
+    if "png" in formats:
+        data["image/png"] = _render(fig, "png", fig.dpi)
+    if "retina" in formats:
+        png = _render(fig, "png", fig.dpi * 2)
+        data["image/png"] = png
+        if metadata is not None and png[12:16] == b"IHDR":
+            import struct
+            pw, ph = struct.unpack(">II", png[16:24])
+            metadata["image/png"] = {"width": pw // 2, "height": ph // 2}
+    if "svg" in formats:
+        data["image/svg+xml"] = _render(fig, "svg", fig.dpi).decode("utf-8")
+    if "jpeg" in formats:
+        data["image/jpeg"] = _render(fig, "jpeg", fig.dpi)
+    if "pdf" in formats:
+        data["application/pdf"] = _render(fig, "pdf", fig.dpi)
+    return data
 
 
 def _is_figure(obj):
@@ -107,7 +133,7 @@ def format_bundle(obj, include=None, exclude=None):
     data, metadata = {}, {}
     if _is_figure(obj):
         try:
-            data = _figure_bundle(obj)
+            data = _figure_bundle(obj, metadata)
         except Exception:
             data = {}
     m = _method(obj, "_repr_mimebundle_")
@@ -236,7 +262,8 @@ def flush_figures():
     for num in nums:
         try:
             fig = plt.figure(num)
-            _send({"event": Event.DISPLAY, "data": _figure_bundle(fig), "metadata": {}})
+            md = {}
+            _send({"event": Event.DISPLAY, "data": _figure_bundle(fig, md), "metadata": md})
         except Exception:
             pass
     try:

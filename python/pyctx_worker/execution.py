@@ -160,7 +160,7 @@ def compile_cell(source, execution_count):
                    dont_inherit=True)
     has_result = False
     if tree.body and isinstance(tree.body[-1], ast.Expr) and \
-            not source.rstrip().endswith(";"):  # trailing ';' silences it, as in Jupyter
+            not ends_with_semicolon(source):  # a trailing ';' silences it, as in Jupyter
         last = tree.body[-1]
         assign = ast.Assign(targets=[ast.Name(id=RESULT_NAME, ctx=ast.Store())],
                             value=last.value)
@@ -169,6 +169,28 @@ def compile_cell(source, execution_count):
         ast.fix_missing_locations(tree)
         has_result = True
     return compile(tree, filename, "exec", _TOP_LEVEL_AWAIT, dont_inherit=True), has_result
+
+
+def ends_with_semicolon(source):
+    """Is the last token of the cell (comments aside) a ';'? IPython's test."""
+    text = source.rstrip()
+    if text.endswith(";"):
+        return True
+    if "#" not in text or ";" not in text:
+        return False
+    import io
+    import tokenize
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return False
+    skip = (tokenize.ENDMARKER, tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT,
+            tokenize.DEDENT, tokenize.INDENT)
+    for tok in reversed(tokens):
+        if tok.type in skip:
+            continue
+        return tok.type == tokenize.OP and tok.string == ";"
+    return False
 
 
 _eval_cache = {}
@@ -208,12 +230,19 @@ def _user_frames(tb):
     return kept[0] if kept else None
 
 
+XMODES = ("Plain", "Context", "Verbose", "Minimal")
+xmode = "Context"  # %xmode: Minimal shows only the exception line, as IPython's
+
+
 def error_content(exc):
     """{ename, evalue, traceback: [lines]} with the worker's own frames removed."""
     import traceback
     from .magics import UsageError
     if isinstance(exc, UsageError):  # as IPython: the message only
         return {"ename": "UsageError", "evalue": str(exc), "traceback": ["UsageError: %s" % exc]}
+    if xmode == "Minimal":
+        lines = [line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc)]
+        return {"ename": type(exc).__name__, "evalue": str(exc), "traceback": lines}
     tb = _user_frames(exc.__traceback__)
     try:
         te = traceback.TracebackException(type(exc), exc, tb, compact=True)

@@ -6,6 +6,7 @@
 - IPython.display / IPython.core.display_functions (the real IPython, which has
   no running InteractiveShell here): display/update_display/clear_output are
   routed to ours, so `from IPython.display import display` shows rich output.
+  Not in IPython mode: there the real shell's display publisher serves them.
 - When IPython is not installed at all, a finder placed LAST on sys.meta_path
   serves pyctx_worker/_shim/IPython, so `from IPython.display import display,
   HTML, Markdown, Image, clear_output` still works. Being last, it never
@@ -83,8 +84,13 @@ class ShimFinder:
         return None
 
 
-def install(patch_getpass):
+def install(patch_getpass, real_ipython=False):
     _PATCHES["getpass"] = patch_getpass
+    if real_ipython:  # IPython mode: its shell publishes displays; leave its modules be
+        for name in [n for n in _PATCHES if n.startswith("IPython.")]:
+            del _PATCHES[name]
+        if "matplotlib_inline" in os.environ.get("MPLBACKEND", ""):
+            del _PATCHES["matplotlib.pyplot"]  # the inline backend's show() is the real one
     sys.meta_path.insert(0, PatchFinder())
     sys.meta_path.append(ShimFinder())
     # Modules already imported before the worker started (preload) get patched now.

@@ -34,6 +34,11 @@ _LINE = r"^([ \t]*)%(\w+)(.*)$"
 _SHELL = r"^([ \t]*)!(.*)$"
 _ASSIGN = r"^([ \t]*)([A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*)[ \t]*=[ \t]*([%!])(.*)$"
 _HELP = r"^([ \t]*)(\?{0,2})([A-Za-z_][\w.]*)(\?{0,2})[ \t]*$"
+# Automagic: `ls -l`, `cat f`, `pwd`, `cd dir` without the %, as IPython's prefilter
+# does it: in a one-line cell only, not when the rest starts with '=' or ',' (an
+# assignment), nor, at run time, when the name is a variable of the cell (auto()).
+_AUTO_ANY = r"(?m)^[ \t]*(?:ls|cat|pwd|cd)\b"
+_AUTO = r"^([ \t]*)(ls|cat|pwd|cd)(?:[ \t]+([^=,\s].*?))?[ \t]*$"
 
 
 def _statement_starts(lines):
@@ -83,7 +88,8 @@ def _statement_starts(lines):
 
 def transform(source):
     """The cell as plain Python: magic, shell and help lines become calls."""
-    if "%" not in source and "!" not in source and "?" not in source:
+    if "%" not in source and "!" not in source and "?" not in source and \
+            not re.search(_AUTO_ANY, source):
         return source
     lines = source.split("\n")
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
@@ -96,6 +102,12 @@ def transform(source):
             body += "\n"  # as IPython: the cell text a magic gets ends with a newline
         call = "%s.cell(%r, %r, %r, %d)" % (NAME, m.group(1), m.group(2).strip(), body, first + 2)
         return "\n" * first + call + "\n" * (len(lines) - first - 1)
+    if first == len(lines) - 1 or not "".join(lines[first + 1:]).strip():  # one line
+        m = re.match(_AUTO, lines[first])
+        if m:
+            lines[first] = "%s%s.auto(%r, %r, %r)" % (m.group(1), NAME, m.group(2), m.group(3) or "",
+                                                     lines[first].strip())
+            return "\n".join(lines)
     out = []
     for line, start in zip(lines, _statement_starts(lines)):
         out.append(_transform_line(line) if start else line)
@@ -311,6 +323,14 @@ class Magics:
             raise UsageError("Line magic function `%%%s` not found." % name)
         return fn(args, _caller_ns())
 
+    def auto(self, name, args, line):
+        """An automagic line: the magic, unless the cell's namespace defines the name."""
+        frame = sys._getframe(1)
+        if name in frame.f_globals or name in frame.f_locals or hasattr(__import__("builtins"), name):
+            code = compile(line, "<automagic>", "eval")  # it is Python after all
+            return eval(code, frame.f_globals, frame.f_locals)
+        return getattr(self, "line_" + name)(args, frame.f_globals)
+
     def cell(self, name, args, body, body_line):
         caller = sys._getframe(1)
         fn = getattr(self, "cell_" + name, None)
@@ -435,6 +455,50 @@ class Magics:
         if args.strip() != "autoreload":
             raise UsageError("pyctx runs no IPython extensions (`%%load_ext %s`); only autoreload is built in." % args.strip())
 
+    line_reload_ext = line_load_ext
+
+    def line_ls(self, args, ns):
+        self.system("ls -F --color " + args if args else "ls -F --color")
+
+    def line_cat(self, args, ns):
+        self.system("cat " + args)
+
+    def line_xmode(self, args, ns):
+        from . import execution
+        mode = args.strip().capitalize()
+        if not mode:  # as IPython: cycle
+            modes = execution.XMODES
+            mode = modes[(modes.index(execution.xmode) + 1) % len(modes)]
+        if mode not in execution.XMODES:
+            raise UsageError("Valid modes: %s" % ", ".join(execution.XMODES))
+        execution.xmode = mode
+        print("Exception reporting mode: %s" % mode)
+
+    def line_config(self, args, ns):
+        """%config InlineBackend.figure_format(s) = ...: the formats figures are shown in.
+        Other InlineBackend settings and other classes are accepted and ignored."""
+        from . import display
+        text = args.strip()
+        if not text:
+            print("Available objects for config:\n    InlineBackend")
+            return
+        m = re.match(r"^InlineBackend\.(\w+)\s*=\s*(.+)$", text, re.S)
+        if m is None:
+            if text == "InlineBackend":
+                print("InlineBackend.figure_formats=%r" % sorted(display.figure_formats))
+            return
+        name, value = m.group(1), eval(m.group(2), ns)
+        if name in ("figure_format", "figure_formats"):
+            formats = {value} if isinstance(value, str) else set(value)
+            bad = formats - set(display.FIGURE_FORMATS)
+            if bad:
+                raise UsageError("figure format %s is not one of %s"
+                                 % (", ".join(sorted(bad)), ", ".join(display.FIGURE_FORMATS)))
+            display.figure_formats = formats
+
+    def line_prun(self, args, ns):
+        return self._prun(args, ns)
+
     def line_autoreload(self, args, ns):
         mode = args.strip() or "1"
         if mode not in ("0", "1", "2", "off", "all"):
@@ -461,6 +525,12 @@ class Magics:
         if not argv:
             raise UsageError("%%script needs a program, e.g. %%script python3")
         self._script(argv, body)
+
+    def cell_prun(self, args, body, ns, origin):
+        return self._prun(body, ns)
+
+    def cell_file(self, args, body, ns, origin):
+        return self.cell_writefile(args, body, ns, origin)
 
     def cell_writefile(self, args, body, ns, origin):
         import shlex
@@ -580,6 +650,20 @@ class Magics:
         if not quiet:
             print(repr(result))
         return result if ret else None
+
+    def _prun(self, code, ns):
+        """cProfile the statement; the report sorted by internal time, as IPython's."""
+        import cProfile
+        import io
+        import pstats
+        prof = cProfile.Profile()
+        try:
+            prof.runctx(code, ns, ns)
+        finally:
+            out = io.StringIO()
+            stats = pstats.Stats(prof, stream=out).strip_dirs().sort_stats("time")
+            stats.print_stats()
+            print(out.getvalue().rstrip())
 
     def _script(self, argv, body):
         import subprocess

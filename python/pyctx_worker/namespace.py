@@ -32,10 +32,11 @@ class Namespace:
         self.cache = {}      # name -> (id(obj), len or None, info): an unchanged variable
         #                      is listed from here (size estimate, repr, encoding cached)
         self.lock = threading.Lock()  # track() (main thread) vs listing (control thread)
+        self.is_hidden = lambda name, value: False  # the shell's own names (In, Out...)
 
-    @staticmethod
-    def _listed(name, value):
-        return not name.startswith("_") and not isinstance(value, types.ModuleType)
+    def _listed(self, name, value):
+        return not name.startswith("_") and not isinstance(value, types.ModuleType) \
+            and not self.is_hidden(name, value)
 
     def track(self, execution_count):
         """After an exec: remember which names that cell (re)assigned."""
@@ -101,9 +102,10 @@ class Namespace:
         deadline = time.monotonic() + _LIST_BUDGET_S
         cache = self.cache
         assigned = self.assigned
+        hidden = self.is_hidden
         now = time.time()
         for name, value in list(self.ns.items()):
-            if name[0] == "_" or isinstance(value, types.ModuleType):
+            if name[0] == "_" or isinstance(value, types.ModuleType) or hidden(name, value):
                 continue
             oid = id(value)
             try:

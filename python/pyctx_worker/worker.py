@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from . import capture, codec, display, execution, hooks, limits, magics, namespace, refs, runtime
+from . import capture, codec, display, execution, hooks, limits, namespace, refs, runtime, shell
 from .framing import (EXIT_PROTOCOL_ERROR, ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge,
                       FrameWriter)
 from .protocol import (CONTROL_FD, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, ErrorCode,
@@ -112,15 +112,15 @@ class Worker:
         self.busy = False  # a main-channel request is being handled (its reply not yet sent)
         self.sys_path0 = None
 
+        self.held = None  # display events held back to follow the result (see hold_displays)
+        # The cell layer: IPython's shell when importable (imported now, while the pool
+        # warms this worker), else the built-in one. Before hooks.install(): the
+        # IPython shim must only ever be found when no real IPython is.
+        self.shell, self.shell_note = shell.create(self)
+        self.namespace.is_hidden = self.shell.hidden
         os.environ.setdefault("MPLBACKEND", "agg")
-        display._sink = self.emit_event
-        builtins.display = display.display
-        builtins.update_display = display.update_display
-        builtins.clear_output = display.clear_output
-        self.magics = magics.Magics(self.divert_output)
-        setattr(builtins, magics.NAME, self.magics)
         builtins.input = self._input
-        hooks.install(self._patch_getpass)
+        hooks.install(self._patch_getpass, real_ipython=self.shell.mode == "ipython")
         execution.install_sigint()
         self._real_exit = os._exit
         self._install_exit_hook()
@@ -248,6 +248,10 @@ class Worker:
 
     def emit_event(self, event):
         """Send an event of the running request after its pending stream output."""
+        held = self.held
+        if held is not None and event.get("event") == Event.DISPLAY:
+            held.append({k: event[k] for k in ("data", "metadata", "transient") if k in event})
+            return
         self.capture.drain()
         event["id"] = self.capture.request_id
         self.writer.send(event)
@@ -368,6 +372,8 @@ class Worker:
 
     def op_hello(self, req):
         return {
+            "shell": self.shell.mode, "ipython_version": self.shell.version,
+            "shell_note": self.shell_note,
             "pid": os.getpid(), "protocol": PROTOCOL_VERSION,
             "python_version": "%d.%d.%d" % sys.version_info[:3],
             "executable": sys.executable, "codec": codec.CODEC_NAME,
@@ -415,41 +421,42 @@ class Worker:
         self.in_exec = True
         if "asyncio" in sys.modules:
             execution.adopt_asyncio()  # imported from another thread or before our hook
+        sh = self.shell
         try:
-            value, bundle = execution.user_code(self._run_cell, code, count if store else 0)
-            if bundle is not None:
-                reply["result"] = {"data": bundle[0], "metadata": bundle[1]}
-                if store:
-                    self.registry.store(sid, value, kind="result", ref_id="res:%d" % count,
+            outcome = sh.run_cell(code, count, store)
+            if outcome.bundle is not None:
+                data, md = outcome.bundle
+                reply["result"] = {"data": data, "metadata": md}
+                if store and sh.mode == "builtin":  # IPython mode: Out holds it (history)
+                    self.registry.store(sid, outcome.value, kind="result", ref_id="res:%d" % count,
                                         name="_%d" % count, execution_count=count)
-        except BaseException as e:
-            execution.state.running = False
+            if outcome.failed:
+                reply["status"] = "error"
+                if outcome.error is not None:
+                    reply["error"] = outcome.error
+            if outcome.bundle is not None or outcome.failed:
+                self.hold_displays()
+            outcome = None
+            sh.post_cell()
+        except BaseException as e:  # raised outside the cell's own code (an interrupt
+            execution.state.running = False  # landing in the shell's bookkeeping)
+            shell.set_last_error(e)
             reply["status"] = "error"
             reply["error"] = execution.error_content(e)
         finally:
             self.in_exec = False
-            value = None
-        try:
-            execution.user_code(display.flush_figures)
-        except BaseException:
-            pass
+            held, self.held = self.held, None
+        if held:
+            reply["after_result"] = held
         self.namespace.track(count)
         return reply
 
-    def _run_cell(self, code, count):
-        if self.magics.autoreload is not None:
-            self.magics.reload_changed()
-        compiled, has_result = execution.compile_cell(code, count)
-        ns = self.ns
-        try:
-            execution.run_code(compiled, ns)
-            value = ns.get(execution.RESULT_NAME) if has_result else None
-        finally:
-            ns.pop(execution.RESULT_NAME, None)
-            self.magics.note_new_modules()
-        if value is None:
-            return None, None
-        return value, display.format_bundle(value)
+    def hold_displays(self):
+        """From now until the reply, new display outputs travel in the reply's
+        after_result: Jupyter shows a cell's result (or error) before the figures
+        flushed when the cell ends, and consumers place the result last."""
+        if self.held is None:
+            self.held = []
 
     def op_eval(self, req):
         code = req.get("code")
@@ -510,6 +517,7 @@ class Worker:
         return {"rss_bytes": _rss_bytes(), "gc_counts": list(gc.get_count()),
                 "namespace_size": len(self.ns), "refs": nrefs, "sessions": nsessions,
                 "execution_count": self.execution_count, "pid": os.getpid(),
+                "shell": self.shell.mode,
                 "uptime_seconds": time.time() - self.started_at}
 
     def op_refs_list(self, req):
@@ -517,6 +525,7 @@ class Worker:
         out = self.registry.list(sid if sid else None)
         if not sid or sid == self.session:
             out.extend(self.namespace.variables(self.session))
+            out.extend(self.shell.history(self.session))
         return out
 
     def op_refs_release(self, req):
@@ -530,7 +539,23 @@ class Worker:
         if ref_id.startswith("var:"):
             if sid != self.session:
                 return {"released": False}
-            return {"released": self.namespace.release(ref_id[4:])}
+            obj = self.ns.get(ref_id[4:], _MISSING)
+            # Output history entries holding the same object go with it: the memory
+            # the user asked to free is freed, not kept alive by Out[N] / _N.
+            history = self.shell.release_history_of(obj) if obj is not _MISSING else []
+            released = self.namespace.release(ref_id[4:])
+            obj = None
+            if history:
+                gc.collect()
+                return {"released": released, "history_released": history}
+            return {"released": released}
+        if ref_id.startswith("out:"):
+            if sid != self.session:
+                return {"released": False}
+            released = self.shell.release_history(ref_id[4:])
+            if released:
+                gc.collect()
+            return {"released": released}
         return {"released": self.registry.release_ref(sid, ref_id)}
 
     def op_refs_stats(self, req):
@@ -544,7 +569,7 @@ class Worker:
         if sid == self.session:
             # The bound session's variables are listed as its refs (Ref Explorer):
             # releasing the session frees them too; the worker stays bound.
-            count += self.namespace.release_all()
+            count += self.namespace.release_all() + self.shell.clear_history()
         return {"count": count}
 
     def op_complete(self, req):
@@ -564,6 +589,9 @@ class Worker:
 
     def op_shutdown(self, req):
         return None
+
+
+_MISSING = object()
 
 
 def _error(rid, code, message):

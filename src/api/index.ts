@@ -92,6 +92,7 @@ async function* executeCode(runner: NotebookRunner, code: string, token: vscode.
   const run = runner.runCode(code, o => push(outputOf(o)), token).then(r => {
     if (r.result) push({ items: bundleItems(r.result.data), metadata: r.result.metadata });
     if (r.error) push({ items: [errorItem(r.error.ename, r.error.evalue, r.error.traceback)] });
+    for (const d of r.afterResult ?? []) push({ items: bundleItems(d.data), metadata: d.metadata });
     if (r.crash) push({ items: [errorItem('WorkerCrashed', r.crash.message, [])] });
   }, err => { failure = err; }).finally(() => { finished = true; wake?.(); });
 

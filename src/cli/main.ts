@@ -4,7 +4,7 @@
 // trace (PYCTX_DEBUG=1 prints one for developers).
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Pool, PyCtxError } from '../pool';
+import { IPYTHON_MODES, Pool, PyCtxError, type IPythonMode } from '../pool';
 import { CliError, Exit, oneLine } from './errors';
 import { readNotebook } from './nbformat';
 import { Progress } from './progress';
@@ -19,6 +19,7 @@ const commonOptions = {
   python: { type: 'string' },
   preload: { type: 'string' },
   'memory-limit': { type: 'string' },
+  ipython: { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -54,22 +55,26 @@ function byteCount(flag: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-export interface PoolChoice { python?: string; preload?: string[]; memoryLimitBytes?: number }
+export interface PoolChoice { python?: string; preload?: string[]; memoryLimitBytes?: number; ipython?: IPythonMode }
 
-function poolChoice(values: { python?: string | boolean; preload?: string | boolean; 'memory-limit'?: string | boolean }): PoolChoice {
+function poolChoice(values: { python?: string | boolean; preload?: string | boolean; 'memory-limit'?: string | boolean; ipython?: string | boolean }): PoolChoice {
+  const ipython = typeof values.ipython === 'string' ? values.ipython : undefined;
+  if (ipython !== undefined && !IPYTHON_MODES.includes(ipython as IPythonMode)) {
+    throw new CliError('usage', `--ipython takes auto or off, got "${ipython}"`);
+  }
   const python = typeof values.python === 'string' ? values.python : process.env.PYCTX_PYTHON || undefined;
   const preload = typeof values.preload === 'string'
     ? values.preload.split(',').map(s => s.trim()).filter(Boolean) : undefined;
   const mb = typeof values['memory-limit'] === 'string' ? positiveInt('--memory-limit', values['memory-limit']) : undefined;
   const minMb = Pool.MIN_MEMORY_LIMIT_BYTES / 2 ** 20;
   if (mb !== undefined && mb < minMb) throw new CliError('usage', `--memory-limit needs at least ${minMb} (MiB), got "${mb}"`);
-  return { python, preload, memoryLimitBytes: mb === undefined ? undefined : mb * 2 ** 20 };
+  return { python, preload, memoryLimitBytes: mb === undefined ? undefined : mb * 2 ** 20, ipython: ipython as IPythonMode | undefined };
 }
 
 /** Starts a pool; an unusable interpreter becomes a one-line environment error. */
 export async function startPool(choice: PoolChoice, size: number, warm: number): Promise<Pool> {
   try {
-    return await Pool.start({ python: choice.python, preload: choice.preload, memoryLimitBytes: choice.memoryLimitBytes, size, warm });
+    return await Pool.start({ python: choice.python, preload: choice.preload, memoryLimitBytes: choice.memoryLimitBytes, ipython: choice.ipython, size, warm });
   } catch (e) {
     if (e instanceof PyCtxError && e.code === 'python_not_found') throw new CliError('python_not_found', oneLine(e));
     throw new CliError('pool_failed', `cannot start Python workers${choice.python ? ` (${choice.python})` : ''}: ${oneLine(e)}`);

@@ -57,6 +57,9 @@ export async function execCommand(pool: Pool, arg: string, opts: OneshotOptions)
     if (r.status === 'error' && r.error) {
       const tb = r.error.traceback.length ? r.error.traceback.join('\n') : `${r.error.ename}: ${r.error.evalue}`;
       process.stderr.write(tb.endsWith('\n') ? tb : tb + '\n');
+    }
+    for (const d of r.afterResult ?? []) process.stdout.write(renderBundle(d.data) + '\n');
+    if (r.status === 'error' && r.error) {
       if (r.error.ename === 'KeyboardInterrupt') await settleInterrupt(opts.signal);
       return opts.signal.aborted ? Exit.interrupted : Exit.cellError;
     }

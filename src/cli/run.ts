@@ -82,8 +82,9 @@ async function runCell(ctx: Context, out: CellOutputs, source: string, s: RunSet
     });
     out.setExecutionCount(r.executionCount);
     if (r.result) out.result(r.result.data, r.result.metadata, r.executionCount);
+    if (r.error) out.error(r.error.ename, r.error.evalue, r.error.traceback);
+    for (const d of r.afterResult ?? []) out.display(d.data, d.metadata, d.transient);  // Jupyter: after result/error
     if (r.status !== 'error' || !r.error) return { status: 'ok' };
-    out.error(r.error.ename, r.error.evalue, r.error.traceback);
     if (r.error.ename === 'KeyboardInterrupt') await settleInterrupt(s.signal);
     return { status: s.signal.aborted ? 'interrupted' : 'error' };
   } catch (e) {

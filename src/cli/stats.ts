@@ -1,6 +1,6 @@
 // `pyctx stats`: the figures of a freshly started pool (numWorkers, availableWorkers,
 // checkedOut, pendingRequests, per-worker pid/state/memory), the interpreter and the
-// wire codec it uses. `--json` prints one JSON object for machines.
+// wire codec it uses, and the layer running cells (IPython's shell or the built-in one). `--json` prints one JSON object for machines.
 import type { Pool } from '../pool';
 import { Exit } from './errors';
 
@@ -14,6 +14,9 @@ export async function statsCommand(pool: Pool, json: boolean): Promise<number> {
     python: pool.python,
     pythonVersion: pool.pythonVersion,
     codec: pool.codec,
+    shell: pool.shell,
+    ipythonVersion: pool.ipythonVersion,
+    shellNote: pool.shellNote,
     workers: s.workers,
   };
   if (json) {
@@ -27,6 +30,8 @@ export async function statsCommand(pool: Pool, json: boolean): Promise<number> {
     ['pendingRequests', String(info.pendingRequests)],
     ['interpreter', `${info.python} (Python ${info.pythonVersion})`],
     ['codec', String(info.codec)],
+    ['cells', info.shell === 'ipython' ? `IPython ${info.ipythonVersion} shell`
+      : `built-in layer${info.shellNote ? ` (${info.shellNote})` : ''}`],
   ];
   const w = Math.max(...rows.map(r => r[0].length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);

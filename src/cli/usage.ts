@@ -5,7 +5,7 @@ export const USAGE = `pyctx — run Python notebooks and code on a warm worker p
 Usage:
   pyctx run NOTEBOOK.ipynb... [-o OUT.ipynb | --inplace] [-j N] [--allow-errors]
             [--timeout S] [--max-output-bytes N] [--python P] [--preload mod,...]
-            [--memory-limit MB] [--progress]
+            [--memory-limit MB] [--ipython auto|off] [--progress]
   pyctx exec CODE | -          run statements in a fresh context ("-" reads stdin)
   pyctx eval EXPR              evaluate one expression, print its value as JSON
   pyctx stats [--json]         start a pool and print its statistics
@@ -28,6 +28,9 @@ Options:
   --preload a,b       modules imported into workers before they are handed out
   --memory-limit MB   address-space cap per worker (at least 128): a runaway
                       allocation is a MemoryError in its cell, not a killed worker
+  --ipython auto|off  auto (default): cells run through the interpreter's IPython
+                      shell when it has IPython >= 7 (magics, tracebacks, get_ipython()
+                      as in Jupyter); off: pyctx's built-in layer
   --progress          print the per-cell progress line even when stderr is not a terminal
   -h, --help          this text;  --version  the version
 

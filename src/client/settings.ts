@@ -1,7 +1,7 @@
 // Maps the `pyctx.*` settings to the server's options (lsp.ts ServerOptions) and
 // says which change needs what. Pure reading; client.ts acts on changes:
 //  - RESTART_SETTINGS need a new pool (interpreter, size, warm set, preload,
-//    memory limit, affinity: the pool fixes them at start), so a new server;
+//    memory limit, affinity, ipython: the pool fixes them at start), so a new server;
 //  - LIVE_SETTINGS are sent to the running server (`pyctx/configure`), no restart;
 //  - pyctx.interrupt.graceSeconds and pyctx.refs.confirmReleaseBytes are read by
 //    the kernel/views each time they are used: nothing to do.
@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { AffinityMode, LiveOptions, ServerOptions } from '../protocol/lsp';
 
 /** Settings whose change needs a new pool (a server restart). */
-export const RESTART_SETTINGS = ['pyctx.python', 'pyctx.pool.size', 'pyctx.pool.warm', 'pyctx.pool.preload', 'pyctx.worker.memoryLimitMB', 'pyctx.affinity'] as const;
+export const RESTART_SETTINGS = ['pyctx.python', 'pyctx.pool.size', 'pyctx.pool.warm', 'pyctx.pool.preload', 'pyctx.worker.memoryLimitMB', 'pyctx.affinity', 'pyctx.ipython'] as const;
 /** Settings the running server applies (pyctx/configure). */
 export const LIVE_SETTINGS = ['pyctx.output.maxBytes', 'pyctx.refs.ttlSeconds', 'pyctx.refs.maxPerSession'] as const;
 /** Every setting the server reads. */
@@ -22,6 +22,7 @@ export function readServerOptions(config: vscode.WorkspaceConfiguration = vscode
   };
   const preload = config.get<unknown>('pyctx.pool.preload');
   const affinity = config.get<unknown>('pyctx.affinity');
+  const ipython = config.get<unknown>('pyctx.ipython');
   const ttl = num('pyctx.refs.ttlSeconds');
   return {
     poolSize: num('pyctx.pool.size'),
@@ -29,6 +30,7 @@ export function readServerOptions(config: vscode.WorkspaceConfiguration = vscode
     preload: Array.isArray(preload) ? preload.filter((m): m is string => typeof m === 'string' && m.length > 0) : undefined,
     memoryLimitMB: num('pyctx.worker.memoryLimitMB'),
     affinity: affinity === 'strict_queue' || affinity === 'strict_fail_fast' || affinity === 'hint' ? (affinity as AffinityMode) : undefined,
+    ipython: ipython === 'auto' || ipython === 'off' ? ipython : undefined,
     refTtlSeconds: ttl === undefined ? undefined : ttl > 0 ? ttl : null,
     maxRefsPerSession: num('pyctx.refs.maxPerSession'),
     outputMaxBytes: num('pyctx.output.maxBytes'),

@@ -188,6 +188,7 @@ export class NotebookRunner implements vscode.Disposable {
       exec.executionOrder = r.executionCount || exec.executionOrder;
       if (r.result) writer.display(r.result.data, r.result.metadata, undefined, exec.executionOrder);
       if (r.error) writer.appendOutput(errorOutput(r.error.ename, r.error.evalue, r.error.traceback));
+      for (const d of r.afterResult ?? []) writer.display(d.data, d.metadata, d.displayId);
       if (r.crash) writer.appendOutput(crashOutput(r.crash, r.restarted === true));
       ok = r.status === 'ok';
     } catch (err) {

@@ -55,6 +55,15 @@ export function toExecuteResult(v: unknown): ExecuteResult {
   };
   if (r.result) out.result = r.result as ExecuteResult['result'];
   if (r.error) out.error = r.error as ExecuteResult['error'];
+  if (Array.isArray(r.after_result) && r.after_result.length) {
+    out.afterResult = (r.after_result as Record<string, unknown>[]).map(ev => {
+      const transient = (ev.transient ?? undefined) as { display_id?: string } | undefined;
+      return {
+        data: (ev.data ?? {}) as Record<string, unknown>, metadata: (ev.metadata ?? {}) as Record<string, unknown>,
+        transient, update: false, displayId: transient?.display_id,
+      };
+    });
+  }
   return out;
 }
 

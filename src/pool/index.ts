@@ -9,3 +9,4 @@ export { PyCtxError } from './errors';
 export type { PyCtxErrorCode, PyCtxErrorDetails } from './errors';
 export { isRef } from './refs';
 export type * from './types';
+export { IPYTHON_MODES } from './types';

@@ -18,8 +18,9 @@ import { findPythonDir, loadExeca, resolvePython } from './python';
 import { findRef, isRef, toRefInfo } from './refs';
 import type {
   AffinityMode, BindOptions, CallOptions, ContextLostEvent, ExecuteOptions, ExecuteResult,
-  LateOutputEvent, PoolOptions, PoolStats, Ref, RefInfo, WorkerState, WorkerStatsEntry,
+  HelloInfo, LateOutputEvent, PoolOptions, PoolStats, Ref, RefInfo, ShellMode, WorkerState, WorkerStatsEntry,
 } from './types';
+import { IPYTHON_MODES } from './types';
 import { Worker, type WorkerExit } from './worker';
 import { WaitQueue } from './wait-queue';
 import { makeBackend, type SendExtra, type Slot } from './backend';
@@ -46,6 +47,11 @@ export class Pool extends EventEmitter<PoolEvents> {
   readonly pythonVersion: string;
   /** Codec of the workers ('msgpack' C extension or the worker's own). */
   codec = '';
+  /** The layer the workers run cells with (first worker's hello): 'ipython' or 'builtin'. */
+  shell: ShellMode | '' = '';
+  /** IPython's version when shell is 'ipython'; why IPython was not used, when wanted. */
+  ipythonVersion: string | null = null;
+  shellNote: string | null = null;
   readonly size: number;
   readonly warm: number;
   readonly affinity: AffinityMode;
@@ -98,6 +104,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (opts.size !== undefined && (!Number.isInteger(opts.size) || opts.size < 1)) {
       throw new PyCtxError('invalid_argument', `size must be a positive integer, got ${opts.size}`);
     }
+    if (opts.ipython !== undefined && !IPYTHON_MODES.includes(opts.ipython)) {
+      throw new PyCtxError('invalid_argument', `ipython must be 'auto' or 'off', got ${JSON.stringify(opts.ipython)}`);
+    }
     const limit = opts.memoryLimitBytes;
     if (limit !== undefined && limit !== 0 && (!Number.isFinite(limit) || limit < Pool.MIN_MEMORY_LIMIT_BYTES)) {
       throw new PyCtxError('invalid_argument', `memoryLimitBytes must be 0 (no limit) or at least ${Pool.MIN_MEMORY_LIMIT_BYTES} (128 MiB), got ${limit}`);
@@ -112,10 +121,17 @@ export class Pool extends EventEmitter<PoolEvents> {
       await pool.close();
       throw e;
     }
-    pool.codec = first.worker.hello.codec;
+    pool.learnShell(first.worker.hello);
     pool.maintain();
     await Promise.all([...pool.slots].map(s => s.readyPromise.catch(() => {})));
     return pool;
+  }
+
+  private learnShell(hello: HelloInfo): void {
+    this.codec = hello.codec;
+    this.shell = hello.shell ?? 'builtin';
+    this.ipythonVersion = hello.ipython_version ?? null;
+    this.shellNote = hello.shell_note ?? null;
   }
 
   // ---- binding -------------------------------------------------------------------
@@ -328,9 +344,11 @@ export class Pool extends EventEmitter<PoolEvents> {
       executable: this.python,
       pythonDir: this.pythonDir,
       cwd: this.opts.cwd ?? process.cwd(),
-      env: this.opts.memoryLimitBytes
-        ? { ...this.opts.env, PYCTX_MEMORY_LIMIT: String(Math.floor(this.opts.memoryLimitBytes)) }
-        : { ...this.opts.env },
+      env: {
+        ...this.opts.env,
+        PYCTX_IPYTHON: this.opts.ipython ?? 'auto',
+        ...(this.opts.memoryLimitBytes ? { PYCTX_MEMORY_LIMIT: String(Math.floor(this.opts.memoryLimitBytes)) } : {}),
+      },
       maxFrameBytes: this.maxFrameBytes,
       preload: this.opts.preload ?? [],
       session,
@@ -346,7 +364,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     slot.readyPromise = worker.ready.then(() => {
       slot.ready = true;
       this.startFailures = 0;
-      if (!this.codec) this.codec = worker.hello.codec;
+      if (!this.codec) this.learnShell(worker.hello);
       this.emitStats();
       this.serveWaiters();
     }, e => {

@@ -7,6 +7,13 @@ export type { MimeBundle };
 /** How requests reach a bound session's worker when it is busy (see seeds/002). */
 export type AffinityMode = 'strict_queue' | 'strict_fail_fast' | 'hint';
 
+/** PoolOptions.ipython: use IPython's shell for cells when importable, or never. */
+export type IPythonMode = 'auto' | 'off';
+export const IPYTHON_MODES: readonly IPythonMode[] = ['auto', 'off'];
+
+/** Which layer a worker runs cells with: IPython's InteractiveShell or the built-in one. */
+export type ShellMode = 'ipython' | 'builtin';
+
 export interface PoolOptions {
   /** Interpreter command or path; resolved once to its real sys.executable. Default python3, then python. */
   python?: string;
@@ -34,6 +41,13 @@ export interface PoolOptions {
   memoryLimitBytes?: number;
   /** Default affinity mode. Default 'strict_queue'. */
   affinity?: AffinityMode;
+  /**
+   * How workers run notebook cells (execute): 'auto' (default) runs them through a real
+   * IPython InteractiveShell when the interpreter has IPython >= 7, imported while the
+   * worker warms up; 'off' always uses the built-in standard-library layer. eval / call /
+   * method / attr never go through either (PYCTX_IPYTHON).
+   */
+  ipython?: IPythonMode;
   /** strict_queue: how long a request may wait for its worker; undefined = no limit. */
   queueTimeoutMs?: number;
   /** strict_queue: maximum queued requests per worker (and for the free-worker queue). Default 1000. */
@@ -121,15 +135,25 @@ export interface ExecuteResult {
   executionCount: number;
   result?: { data: MimeBundle; metadata: Record<string, unknown> };
   error?: { ename: string; evalue: string; traceback: string[] };
+  /**
+   * Display outputs that follow the result (or error) in Jupyter's order: figures the
+   * cell left open, flushed when it ended. Show them after `result` and `error`.
+   * (A failed cell may have no `error`: IPython's UsageError shows only on stderr.)
+   */
+  afterResult?: DisplayEvent[];
 }
 
 /** A handle to a Python object kept in a worker (wire shape; plain data): the wire's WireRef. */
 export type Ref = WireRef;
 
+/** ref: explicit handle; variable: a notebook variable; result: a held cell result (built-in
+ *  layer, _N); history: an entry of IPython's output history (Out[N], IPython mode). */
+export type RefKind = 'ref' | 'variable' | 'result' | 'history';
+
 export interface RefInfo {
   id: string;
   sessionId: string;
-  kind: 'ref' | 'variable' | 'result';
+  kind: RefKind;
   name?: string;
   typeName: string;
   pythonModule: string;
@@ -205,4 +229,9 @@ export interface HelloInfo {
   capture_fds?: Partial<Record<'stdout' | 'stderr', number>>;
   /** The worker's RLIMIT_AS in bytes (PoolOptions.memoryLimitBytes), null when none. */
   memory_limit?: number | null;
+  /** The layer that runs cells; ipython_version when it is IPython's shell. */
+  shell?: ShellMode;
+  ipython_version?: string | null;
+  /** Why IPython was wanted but not used (too old, failed to import), else null. */
+  shell_note?: string | null;
 }

@@ -16,7 +16,7 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserv
 export type MimeBundle = Record<string, unknown>;
 export type AffinityMode = 'strict_queue' | 'strict_fail_fast' | 'hint';
 
-/** initializationOptions of the LanguageClient. A change of python/poolSize/warm/preload/memoryLimitMB/affinity
+/** initializationOptions of the LanguageClient. A change of python/poolSize/warm/preload/memoryLimitMB/affinity/ipython
  *  needs a new server; the LiveOptions subset is applied live (`pyctx/configure`). */
 export interface ServerOptions {
   python?: string;               // interpreter path or command; default python3, then python
@@ -25,6 +25,7 @@ export interface ServerOptions {
   preload?: string[];            // modules imported into warm workers
   memoryLimitMB?: number;        // per-worker address-space cap (>= 128); 0/absent = none
   affinity?: AffinityMode;
+  ipython?: 'auto' | 'off';      // cells through IPython's shell when importable (auto, default) or never
   refTtlSeconds?: number | null;
   maxRefsPerSession?: number;
   outputMaxBytes?: number;       // per-cell text output cap, default 4 MiB
@@ -47,6 +48,9 @@ export interface PoolStatsPayload {
   python: string;                // resolved interpreter executable
   pythonVersion?: string;
   codec?: string;
+  shell?: 'ipython' | 'builtin' | '';  // the layer running cells (IPython's shell or the built-in one)
+  ipythonVersion?: string | null;
+  shellNote?: string | null;           // why IPython was wanted but not used
 }
 
 export type SessionState = 'idle' | 'running' | 'crashed';
@@ -64,7 +68,7 @@ export interface SessionInfo {
 export interface RefInfoPayload {
   id: string;
   sessionId: string;
-  kind: 'ref' | 'variable' | 'result';
+  kind: 'ref' | 'variable' | 'result' | 'history'; // history: IPython's Out[N] (its own group)
   name?: string;
   typeName: string;
   pythonModule: string;
@@ -124,6 +128,8 @@ export interface ExecuteResult {
   result?: { data: MimeBundle; metadata: Record<string, unknown> };
   error?: { ename: string; evalue: string; traceback: string[] };
   truncated?: boolean;           // output cap hit
+  /** Displays that follow result and error (figures flushed as the cell ended: Jupyter's order). */
+  afterResult?: { data: MimeBundle; metadata: Record<string, unknown>; displayId?: string }[];
   crash?: { exitCode: number | null; signal: string | null; message: string };
 }
 export const execute = new RequestType<ExecuteParams, ExecuteResult, void>('pyctx/execute');

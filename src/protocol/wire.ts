@@ -43,7 +43,9 @@ export const Op = {
   hello: 'hello',                 // -> { pid, protocol, python_version, executable, codec, capabilities: string[],
                                   //      preload_errors: {module, error}[], session, max_frame_bytes,
                                   //      capture_fds: { stdout, stderr } (read ends of the capture pipes),
-                                  //      memory_limit: bytes | null (RLIMIT_AS from PYCTX_MEMORY_LIMIT) }
+                                  //      memory_limit: bytes | null (RLIMIT_AS from PYCTX_MEMORY_LIMIT),
+                                  //      shell: 'ipython' | 'builtin' (the cell layer, PYCTX_IPYTHON=auto|off),
+                                  //      ipython_version: string | null, shell_note: string | null (why not IPython) }
   configure: 'configure',         // { session?, cwd?, sys_path0?, ref_ttl_seconds?, max_refs_per_session? } -> null
   exec: 'exec',                   // { code, session?, runtime_context?, store_history? = true } -> ExecReply (+ events)
   eval: 'eval',                   // { code, locals?, session?, runtime_context? } -> value (plain data or a ref)
@@ -54,9 +56,10 @@ export const Op = {
                                   // waits in input()); cancelled -> KeyboardInterrupt, unavailable (no front end can
                                   // answer) -> StdinNotImplementedError
   stats: 'stats',                 // -> { rss_bytes, gc_counts, namespace_size, refs: number, sessions: number,
-                                  //      execution_count, pid, uptime_seconds }
+                                  //      execution_count, pid, uptime_seconds, shell }
   refsList: 'refs.list',          // { session? } -> RefInfo[]
-  refsRelease: 'refs.release',    // { ref } -> { released: boolean }
+  refsRelease: 'refs.release',    // { ref } -> { released: boolean, history_released?: string[] } (a variable takes
+                                  // the IPython output-history entries holding the same object with it: 'Out[3]'...)
   refsStats: 'refs.stats',        // -> { sessions: {[session]: {count, bytes, ttl_seconds, max_refs}}, total, expired, evicted }
   sessionRelease: 'session.release', // { session } -> { count }
   complete: 'complete',           // { code, cursor, session? } -> { matches: string[], cursor_start, cursor_end, source: 'jedi'|'fallback' }
@@ -113,6 +116,10 @@ export interface ExecReply {
   execution_count: number;
   result?: { data: MimeBundle; metadata: Record<string, unknown> };
   error?: { ename: string; evalue: string; traceback: string[] };
+  // Display events held back to follow the result/error (figures flushed as the cell
+  // ends, Jupyter's order). status 'error' may come without `error` (IPython's
+  // UsageError: its text went to stderr, as in Jupyter).
+  after_result?: { data: MimeBundle; metadata: Record<string, unknown>; transient?: { display_id?: string } }[];
 }
 
 /** The handle for a Python object kept in worker memory. */
@@ -131,7 +138,8 @@ export const REF_SCHEMA = 1;
 export interface WireRefInfo {
   id: string;
   session_id: string;
-  kind: 'ref' | 'variable' | 'result'; // result = a held last-expression value like _3
+  kind: 'ref' | 'variable' | 'result' | 'history'; // result = a held last-expression value like _3;
+                                       // history = IPython's Out[N] (id 'out:<n>', IPython mode)
   name?: string;                       // variable name, or '_3' for results
   type_name: string;
   python_module: string;

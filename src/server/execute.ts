@@ -66,6 +66,9 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
     const out: ExecuteResult = { status: r.status, executionCount: silent ? session.executionCount : r.executionCount };
     if (r.result) out.result = { data: jsonSafeBundle(r.result.data), metadata: r.result.metadata ?? {} };
     if (r.error) out.error = r.error;
+    if (r.afterResult) {
+      out.afterResult = r.afterResult.map(d => ({ data: jsonSafeBundle(d.data), metadata: d.metadata ?? {}, displayId: d.displayId }));
+    }
     if (sink.truncated) out.truncated = true;
     return out;
   } catch (err) {

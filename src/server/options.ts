@@ -21,6 +21,7 @@ export function parseServerOptions(raw: unknown): ServerOptions {
     out.memoryLimitMB = o.memoryLimitMB;
   }
   if (AFFINITIES.includes(o.affinity as AffinityMode)) out.affinity = o.affinity as AffinityMode;
+  if (o.ipython === 'auto' || o.ipython === 'off') out.ipython = o.ipython;
   if (o.refTtlSeconds === null) out.refTtlSeconds = null;
   else out.refTtlSeconds = nonNeg(o.refTtlSeconds);
   out.maxRefsPerSession = posInt(o.maxRefsPerSession);

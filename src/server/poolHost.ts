@@ -53,6 +53,7 @@ export class PoolHost {
           preload: this.options.preload,
           memoryLimitBytes: this.options.memoryLimitMB ? Math.floor(this.options.memoryLimitMB * 2 ** 20) : undefined,
           affinity: this.options.affinity,
+          ipython: this.options.ipython,
           refTtlSeconds: this.options.refTtlSeconds,
           maxRefsPerSession: this.options.maxRefsPerSession,
         });

@@ -24,6 +24,9 @@ export function statsPayload(pool: Pool): PoolStatsPayload {
     python: pool.python,
     pythonVersion: pool.pythonVersion,
     codec: pool.codec,
+    shell: pool.shell,
+    ipythonVersion: pool.ipythonVersion,
+    shellNote: pool.shellNote,
   };
 }
 

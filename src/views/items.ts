@@ -39,6 +39,13 @@ export function interpreterLabel(stats: PoolStatsPayload): string {
   return stats.python.split(/[\\/]/).pop() || stats.python;
 }
 
+/** The layer running cells: "IPython 8.5" or "built-in" (long: with version and why). */
+export function shellLabel(stats: PoolStatsPayload, long: boolean): string {
+  if (stats.shell === 'ipython') return long ? `IPython ${stats.ipythonVersion ?? ''} shell`.replace('  ', ' ') : `IPython ${(stats.ipythonVersion ?? '').split('.').slice(0, 2).join('.')}`.trim();
+  if (!stats.shell) return long ? 'unknown (starting)' : '';
+  return long ? `built-in layer${stats.shellNote ? ` (${stats.shellNote})` : ''}` : 'built-in';
+}
+
 export function describe(node: TreeNode, stats: PoolStatsPayload | undefined, now = Date.now()): PlainNode {
   switch (node.kind) {
     case 'pool': {
@@ -48,8 +55,9 @@ export function describe(node: TreeNode, stats: PoolStatsPayload | undefined, no
       const mem = stats.workers.reduce((sum, w) => sum + (w.rssBytes || 0), 0);
       const tooltip = [`Interpreter: ${stats.python}${stats.pythonVersion ? ` (${stats.pythonVersion})` : ''}`,
         `Workers: ${stats.numWorkers} started, ${total} max`, `Bound: ${bound}`, `Available: ${stats.availableWorkers}`,
-        `Queued requests: ${stats.pendingRequests}`, `Memory: ${humanBytes(mem)}`].join('\n');
-      return base(node, interpreterLabel(stats), `${bound}/${total} bound${queued}`, tooltip, 'pyctx.pool', 'server-process', true);
+        `Queued requests: ${stats.pendingRequests}`, `Memory: ${humanBytes(mem)}`, `Cells: ${shellLabel(stats, true)}`].join('\n');
+      const shell = stats.shell ? ` · ${shellLabel(stats, false)}` : '';
+      return base(node, interpreterLabel(stats), `${bound}/${total} bound${queued}${shell}`, tooltip, 'pyctx.pool', 'server-process', true);
     }
     case 'session': {
       const s = node.session;

@@ -12,6 +12,12 @@ import unittest
 from pyctx_worker.magics import format_time, transform
 from wclient import WorkerProc, WorkerTestCase, stream_text
 
+try:
+    import matplotlib  # noqa: F401
+    HAVE_MPL = True
+except ImportError:
+    HAVE_MPL = False
+
 M = "__pyctx_magics__"
 
 
@@ -59,12 +65,17 @@ class MagicsOnWorkerTest(WorkerTestCase):
         self.assertEqual(r["status"], "ok", r)
         return events, r
 
+    def usage_error(self, code):
+        """As IPython: a UsageError is one line on stderr, the cell failed, no error output."""
+        events, r = self.w.exec(code)
+        self.assertEqual(r["status"], "error")
+        self.assertNotIn("error", r)
+        return stream_text(events, "stderr")
+
     def test_unknown_magic_is_a_usage_error_without_traceback_noise(self):
-        _, r = self.w.exec("%nosuchmagic 1")
-        self.assertEqual(r["error"]["ename"], "UsageError")
-        self.assertEqual(r["error"]["traceback"], ["UsageError: Line magic function `%nosuchmagic` not found."])
-        _, r = self.w.exec("%%pwd\nx")
-        self.assertIn("did you mean that instead", r["error"]["evalue"])
+        self.assertEqual(self.usage_error("%nosuchmagic 1\nprint('not reached')"),
+                         "UsageError: Line magic function `%nosuchmagic` not found.\n")
+        self.assertIn("did you mean that instead", self.usage_error("%%pwd\nx"))
 
     def test_time_shows_the_value_and_the_cell_line_of_an_error(self):
         events, r = self.run_ok("%time 6 * 7")
@@ -135,8 +146,7 @@ class MagicsOnWorkerTest(WorkerTestCase):
         os.utime(mod, ns=(time.time_ns() + 2 * 10**9, time.time_ns() + 2 * 10**9))
         _, r = self.run_ok("pyctx_ar_mod.VALUE")
         self.assertEqual(r["result"]["data"]["text/plain"], "2", "off: not reloaded")
-        _, r = self.w.exec("%load_ext some_extension")
-        self.assertEqual(r["error"]["ename"], "UsageError")
+        self.assertIn("UsageError", self.usage_error("%load_ext some_extension"))
 
     def test_capture_keeps_streams_shell_output_and_displays_aside(self):
         events, _ = self.run_ok("%%capture out\nprint('hidden')\nimport sys\nprint('err', file=sys.stderr)\n"
@@ -155,8 +165,7 @@ class MagicsOnWorkerTest(WorkerTestCase):
 
     def test_matplotlib_inline_is_accepted_and_gui_backends_refused(self):
         self.run_ok("%matplotlib inline")
-        _, r = self.w.exec("%matplotlib qt")
-        self.assertEqual(r["error"]["ename"], "UsageError")
+        self.assertIn("UsageError", self.usage_error("%matplotlib qt"))
 
 
 class ShellInterruptTest(unittest.TestCase):
@@ -183,3 +192,88 @@ class ShellInterruptTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class JupyterFidelityBuiltinTest(WorkerTestCase):
+    """Issue 15, section 2: the built-in layer's cheap fixes (no IPython involved)."""
+
+    def run_ok(self, code):
+        events, r = self.w.exec(code)
+        self.assertEqual(r["status"], "ok", r)
+        return events, r
+
+    def test_semicolon_before_a_trailing_comment_silences_the_result(self):
+        _, r = self.run_ok("1 + 1;  # quiet")
+        self.assertNotIn("result", r)
+        _, r = self.run_ok("x = 'a;b'  # not quiet\nx")
+        self.assertEqual(r["result"]["data"]["text/plain"], "'a;b'")
+
+    def test_file_cell_magic_writes_and_automagic_cat_ls_pwd_cd(self):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "f.txt")
+        events, _ = self.run_ok("%%%%file %s\nhello\n" % path)
+        self.assertEqual(stream_text(events), "Writing %s\n" % path)
+        events, _ = self.run_ok("cat %s" % path)
+        self.assertEqual(stream_text(events), "hello\n")
+        events, _ = self.run_ok("ls %s" % d)
+        self.assertIn("f.txt", stream_text(events))
+        events, _ = self.run_ok("cd %s" % d)
+        self.assertEqual(stream_text(events), os.path.realpath(d) + "\n")
+        _, r = self.run_ok("pwd")
+        self.assertEqual(r["result"]["data"]["text/plain"], repr(os.path.realpath(d)))
+        _, r = self.run_ok("pwd = 5\npwd")  # a variable of that name wins, as in IPython
+        self.assertEqual(r["result"]["data"]["text/plain"], "5")
+        self.run_ok("del pwd")
+
+    def test_reload_ext_xmode_and_unknown_magic(self):
+        self.run_ok("%reload_ext autoreload")
+        events, _ = self.run_ok("%xmode Minimal")
+        self.assertEqual(stream_text(events), "Exception reporting mode: Minimal\n")
+        _, r = self.w.exec("def f():\n    1/0\nf()")
+        self.assertEqual(r["error"]["traceback"], ["ZeroDivisionError: division by zero"])
+        self.run_ok("get_ipython().run_line_magic('xmode', 'Context')")
+        _, r = self.w.exec("f()")
+        self.assertGreater(len(r["error"]["traceback"]), 2)
+
+    def test_prun_prints_cprofile_stats(self):
+        events, _ = self.run_ok("%prun sum(range(10))")
+        text = stream_text(events)
+        self.assertIn("function calls in", text)
+        self.assertIn("Ordered by: internal time", text)
+
+    def test_sys_last_exception_is_set_after_an_error(self):
+        self.w.exec("raise KeyError('k')")
+        _, r = self.run_ok("import sys; (sys.last_type.__name__, repr(sys.last_value), sys.last_traceback is not None)")
+        self.assertEqual(r["result"]["data"]["text/plain"], "('KeyError', \"KeyError('k')\", True)")
+
+    def test_get_ipython_is_a_small_notebook_front_end(self):
+        _, r = self.run_ok("ip = get_ipython()\n"
+                           "ip.events.register('post_execute', lambda: print('post'))\n"
+                           "ip.user_ns['seen'] = 1\n"
+                           "import os\n"
+                           "('IPKernelApp' in ip.config, 'zmq' in str(type(ip)).lower(), seen, "
+                           "ip.run_line_magic('pwd', '') == os.getcwd())")
+        self.assertEqual(r["result"]["data"]["text/plain"], "(True, True, 1, True)")
+        try:
+            events, _ = self.run_ok("2")
+            self.assertEqual(stream_text(events), "post\n")
+        finally:
+            self.run_ok("ip.events.callbacks['post_execute'].clear()")
+        events, _ = self.run_ok("ip.run_cell_magic('writefile', %r, 'x\\n')" % os.path.join(tempfile.mkdtemp(), "w.txt"))
+        self.assertIn("Writing", stream_text(events))
+
+    @unittest.skipUnless(HAVE_MPL, "matplotlib is not importable")
+    def test_figures_follow_the_result_in_the_configured_format(self):
+        self.run_ok("%config InlineBackend.figure_format = 'retina'\nimport matplotlib.pyplot as plt")
+        events, r = self.run_ok("plt.plot([1, 2])")
+        self.assertIn("Line2D", r["result"]["data"]["text/plain"])
+        self.assertEqual([e for e in events if e.get("event") == "display"], [])
+        (fig,) = r["after_result"]
+        self.assertTrue(fig["data"]["image/png"].startswith(b"\x89PNG"))
+        self.assertEqual(sorted(fig["metadata"]["image/png"]), ["height", "width"])
+        events, r = self.run_ok("%config InlineBackend.figure_formats = ['svg']\nplt.plot([1]);  # c")
+        self.assertNotIn("result", r)
+        (shown,) = [e for e in events if e.get("event") == "display"]
+        self.assertIn("<svg", shown["data"]["image/svg+xml"])
+        self.assertNotIn("image/png", shown["data"])
+        self.run_ok("%config InlineBackend.figure_format = 'png'")

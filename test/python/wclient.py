@@ -30,6 +30,9 @@ class WorkerProc:
     def __init__(self, env=None, control=True, python=None, args=None):
         full_env = dict(os.environ)
         full_env.pop("PYCTX_PRELOAD", None)
+        # The built-in layer unless a test asks for IPython (test_ipython_shell.py):
+        # these tests pin its behaviour on both interpreters.
+        full_env["PYCTX_IPYTHON"] = "off"
         full_env.update(env or {})
         self.ctl_sock = None
         preexec = None

@@ -107,6 +107,10 @@ describe('initializationOptions', () => {
     assert.equal(parseServerOptions({ memoryLimitMB: 512 }).memoryLimitMB, 512);
     assert.equal(parseServerOptions({ memoryLimitMB: 0 }).memoryLimitMB, 0);
     assert.equal(parseServerOptions({ memoryLimitMB: 64 }).memoryLimitMB, undefined);
+    // pyctx.ipython: auto | off; anything else falls back to the default (auto).
+    assert.equal(parseServerOptions({ ipython: 'off' }).ipython, 'off');
+    assert.equal(parseServerOptions({ ipython: 'auto' }).ipython, 'auto');
+    assert.equal(parseServerOptions({ ipython: 'yes' }).ipython, undefined);
     assert.equal(parseServerOptions({ memoryLimitMB: '1G' }).memoryLimitMB, undefined);
   });
 });
