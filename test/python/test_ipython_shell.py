@@ -139,6 +139,20 @@ class IPythonShellTest(unittest.TestCase):
         _, r = self.w.collect(rid)
         self.assertEqual(r["value"]["result"]["data"]["text/plain"], "'ada'")
 
+    def test_interrupt_stops_the_cell_and_the_shell_goes_on(self):
+        import time
+        rid = self.w.start("exec", code="import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.01)")
+        m = self.w.recv()
+        self.assertEqual(m.get("text"), "looping\n")
+        time.sleep(0.2)
+        self.w.interrupt()
+        _, r = self.w.collect(rid)
+        err = r["value"]["error"]
+        self.assertEqual(err["ename"], "KeyboardInterrupt")
+        self.assertNotIn("pyctx_worker", plain(err["traceback"]))
+        _, r = self.w.exec("21 * 2")
+        self.assertEqual(r["result"]["data"]["text/plain"], "42")
+
     def test_eval_keeps_its_direct_path(self):
         self.assertEqual(self.w.value("eval", code="1+1"), 2)
 
