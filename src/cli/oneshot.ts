@@ -55,7 +55,9 @@ export async function execCommand(pool: Pool, arg: string, opts: OneshotOptions)
     });
     if (r.result) process.stdout.write(renderBundle(r.result.data) + '\n');
     if (r.status === 'error' && r.error) {
-      const tb = r.error.traceback.length ? r.error.traceback.join('\n') : `${r.error.ename}: ${r.error.evalue}`;
+      let tb = r.error.traceback.length ? r.error.traceback.join('\n') : `${r.error.ename}: ${r.error.evalue}`;
+      // IPython's shell colours tracebacks with ANSI codes: for a terminal only.
+      if (!process.stderr.isTTY) tb = tb.replace(/\x1b\[[0-9;]*m/g, '');
       process.stderr.write(tb.endsWith('\n') ? tb : tb + '\n');
     }
     for (const d of r.afterResult ?? []) process.stdout.write(renderBundle(d.data) + '\n');
