@@ -32,7 +32,8 @@ try {
   let page;
   ({ browser, page } = await launchBrowser(runDir, { width: 1280, height: 860 }));
   if (a.verbose) page.on('console', m => console.log(`[browser] ${m.text()}`));
-  await page.goto(workbenchUrl(server, { folder: workspace }));
+  page.setDefaultTimeout(120_000);  // a loaded machine: the workbench may take a while
+  await page.goto(workbenchUrl(server, { folder: workspace }), { timeout: 180_000 });
   await waitForWorkbench(page);
   await page.keyboard.press('Control+B');
   await openFile(page, 'ipython-tour.ipynb');

@@ -84,7 +84,8 @@ async function runCell(ctx: Context, out: CellOutputs, source: string, s: RunSet
     if (r.result) out.result(r.result.data, r.result.metadata, r.executionCount);
     if (r.error) out.error(r.error.ename, r.error.evalue, r.error.traceback);
     for (const d of r.afterResult ?? []) out.display(d.data, d.metadata, d.transient);  // Jupyter: after result/error
-    if (r.status !== 'error' || !r.error) return { status: 'ok' };
+    if (r.status !== 'error') return { status: 'ok' };
+    if (!r.error) return { status: 'error' };  // IPython's UsageError: its line went to stderr, the cell failed
     if (r.error.ename === 'KeyboardInterrupt') await settleInterrupt(s.signal);
     return { status: s.signal.aborted ? 'interrupted' : 'error' };
   } catch (e) {

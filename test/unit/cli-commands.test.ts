@@ -2,7 +2,8 @@
 // what reaches stdout/stderr, exit statuses, and the fields of `stats --json`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lines, runCli } from './cli-helpers';
+import path from 'node:path';
+import { lines, makeTmp, readNb, runCli, text, writeNb } from './cli-helpers';
 
 test('exec: streams in order, rich output as text/plain, last value on stdout', async () => {
   const code = [
@@ -123,4 +124,18 @@ test('bench: prints the table for a tiny notebook; without nbconvert it says the
   assert.match(r.stdout, /^notebook of 3 small cells, 1 runs each/m);
   assert.match(r.stdout, /^pyctx run\s+\d+\.\d{3} s\s+\d+\.\d{3} s\s+\d+\.\d{3} s$/m);
   assert.match(r.stdout, /^jupyter-nbconvert not installed: comparison skipped/m);
+});
+
+test('run: an unknown magic fails its cell (UsageError on stderr, as in Jupyter) and stops the run', async () => {
+  const { dir, cleanup } = makeTmp();
+  try {
+    const nb = writeNb(dir, 'magic.ipynb', ['%no_such_magic', 'print("not reached")']);
+    const out = path.join(dir, 'magic.out.ipynb');
+    const r = await runCli(['run', nb, '-o', out]);
+    assert.equal(r.code, 1, r.stderr);
+    const cells = readNb(out).cells;
+    const stderr = (cells[0].outputs ?? []).filter((o: { name?: string }) => o.name === 'stderr').map((o: { text: unknown }) => text(o.text)).join('');
+    assert.match(stderr, /UsageError: Line magic function `%no_such_magic` not found\./);
+    assert.deepEqual(cells[1].outputs ?? [], []);
+  } finally { cleanup(); }
 });
