@@ -15,6 +15,9 @@ Environment:
                            reported in hello as preload_errors, never fatal
     PYCTX_SESSION          initial session id (default "default")
     PYCTX_CODEC=pure       force the pure-Python msgpack codec
+    PYCTX_IPYTHON          auto (default): cells run through IPython's InteractiveShell
+                           when IPython >= 7 is importable (shell/ipython.py); off: the
+                           built-in standard-library layer (shell/builtin.py)
     MPLBACKEND             set to "agg" when unset
 
 User-facing modules: pyctx_worker.display (display, update_display, clear_output)

@@ -352,7 +352,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       maxFrameBytes: this.maxFrameBytes,
       preload: this.opts.preload ?? [],
       session,
-      startTimeoutMs: this.opts.startTimeoutMs ?? 20000,
+      startTimeoutMs: this.opts.startTimeoutMs ?? 60000,  // IPython's import on a loaded machine takes seconds
       interruptGraceMs: this.opts.interruptGraceMs ?? 2000,
     });
     const slot: Slot = {

@@ -56,7 +56,7 @@ export interface PoolOptions {
   refTtlSeconds?: number | null;
   /** Per-session ref maximum with LRU eviction. Default 10,000. */
   maxRefsPerSession?: number;
-  /** Time a worker may take from spawn to hello. Default 20000. */
+  /** Time a worker may take from spawn to hello (IPython mode imports IPython there). Default 60000. */
   startTimeoutMs?: number;
 }
 
