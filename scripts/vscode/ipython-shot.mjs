@@ -30,7 +30,7 @@ const server = await startCodeServer(runDir, { devMode: false, verbose: a.verbos
 let browser, code = 0;
 try {
   let page;
-  ({ browser, page } = await launchBrowser(runDir, { width: 1280, height: 860 }));
+  ({ browser, page } = await launchBrowser(runDir, { width: 1280, height: 2200 }));  // every output rendered
   if (a.verbose) page.on('console', m => console.log(`[browser] ${m.text()}`));
   page.setDefaultTimeout(120_000);  // a loaded machine: the workbench may take a while
   await page.goto(workbenchUrl(server, { folder: workspace }), { timeout: 180_000 });
@@ -40,7 +40,7 @@ try {
   await selectKernel(page, 'pyctx', 'pyctx');
   await runAll(page);
   // Run All stops at the first error (as Jupyter): run the cells after it one by one.
-  await waitForOutputs(page, ['ZeroDivisionError'], 120_000);
+  await waitForOutputs(page, ['ZeroDivisionError'], 300_000);
   await waitForIdle(page);
   for (const index of [3, 4, 5]) {
     await page.locator('.notebook-editor .cell-list-container .monaco-list-row').nth(index).click({ position: { x: 200, y: 10 } });
@@ -48,7 +48,6 @@ try {
     await waitForIdle(page);
   }
   await waitForOutputs(page, ['43', "KeyError: 'missing'"], 60_000);
-  await page.setViewportSize({ width: 1280, height: 1700 });
   await page.mouse.move(24, 600);
   await page.waitForTimeout(2500);
   await page.screenshot({ path: path.join(outDir, 'ipython-notebook.png') });

@@ -62,7 +62,9 @@ export class CapturePipes {
 }
 
 const FRAME = /^\s+File "(.*)", line \d+ in /;
-const isWorkerFrame = (file: string): boolean => file.includes('pyctx_worker') || file === '<string>';
+// The worker's own frames, and those of IPython's shell running the cell in IPython mode.
+const IPYTHON_RUNNER = /[\\/]IPython[\\/]core[\\/](interactiveshell|async_helpers)\.py$/;
+const isWorkerFrame = (file: string): boolean => file.includes('pyctx_worker') || file === '<string>' || IPYTHON_RUNNER.test(file);
 
 /**
  * Split faulthandler's report out of a worker's stderr tail. `report` keeps the
