@@ -110,7 +110,9 @@ describe('sessions per notebook', () => {
     assert.equal(quiet.result.executionCount, 1, 'the count stays');
     assert.equal(quiet.text.trim(), '1', 'runtime context: no new count');
     assert.equal((await h.api.sessions()).find(s => s.notebookUri === u)?.executionCount, 1);
-    const results = (await h.api.refs(b.sessionId)).refs.filter(r => r.kind === 'result').map(r => r.name).sort();
+    // Held results: `_N` refs (built-in layer) or Out[N] history entries (IPython's shell).
+    const results = (await h.api.refs(b.sessionId)).refs.filter(r => r.kind === 'result' || r.kind === 'history')
+      .map(r => (r.kind === 'history' ? `_${r.executionCount}` : r.name)).sort();
     assert.deepEqual(results, ['_1'], 'no `_N` is held for the silent run');
     const next = await run(u, '3');
     assert.equal(next.result.executionCount, 2);

@@ -69,6 +69,16 @@ class PyctxDisplayHook(DisplayHook):
     def write_format_data(self, format_dict, md_dict=None):
         self.bundle = (_clean(format_dict), dict(md_dict or {}))
 
+    keep = True  # False for a run outside the history (store_history false): no Out/_N/_
+
+    def update_user_ns(self, result):
+        if self.keep:
+            super().update_user_ns(result)
+
+    def log_output(self, format_dict):
+        if self.keep:
+            super().log_output(format_dict)
+
     def fill_exec_result(self, result):
         super().fill_exec_result(result)
         self.value = result
@@ -175,12 +185,14 @@ class IPythonShell:
         if store:
             sh.execution_count = count
         hook.bundle = hook.value = None
+        hook.keep = store
         sh.last_error = None
         try:
             res = execution.user_code(sh.run_cell, code, store)
         finally:
             bundle, value = hook.bundle, hook.value
             hook.bundle = hook.value = None
+            hook.keep = True
         if res is None or res.success:
             return Outcome(value, bundle)
         err = res.error_before_exec or res.error_in_exec
