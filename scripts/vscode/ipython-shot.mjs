@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, checkInstall, die, launchBrowser, linkExtension, parseArgs, prepareRunDir, startCodeServer, waitForWorkbench, workbenchUrl } from './codeserver.mjs';
-import { expandTreeItem, openFile, widenSideBar, runAll, selectKernel, showViewContainer, waitForIdle, waitForOutputs } from './ui.mjs';
+import { expandTreeItem, widenSideBar, runAll, selectKernel, showViewContainer, waitForIdle, waitForOutputs } from './ui.mjs';
 
 const a = parseArgs(process.argv.slice(2), 'usage: node scripts/vscode/ipython-shot.mjs [--out-dir DIR] [--python PATH] [--keep] [--verbose]');
 checkInstall();
@@ -35,13 +35,13 @@ try {
   page.setDefaultTimeout(120_000);  // a loaded machine: the workbench may take a while
   await page.goto(workbenchUrl(server, { folder: workspace }), { timeout: 180_000 });
   await waitForWorkbench(page);
+  // Open from the Explorer (a directory listing; Quick Open's file search can starve
+  // on a loaded machine), then hide the side bar so the notebook gets the width.
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'ipython-tour.ipynb' }).first();
+  await row.waitFor();
+  await row.click();
+  await page.locator('.tab.active', { hasText: 'ipython-tour.ipynb' }).waitFor();
   await page.keyboard.press('Control+B');
-  for (let attempt = 0; ; attempt++) {  // Quick Open's file search is slow on a loaded machine
-    try { await openFile(page, 'ipython-tour.ipynb'); break; } catch (e) {
-      if (attempt === 2) throw e;
-      await page.keyboard.press('Escape');
-    }
-  }
   await selectKernel(page, 'pyctx', 'pyctx');
   await runAll(page);
   // Run All stops at the first error (as Jupyter): run the cells after it one by one.
