@@ -50,22 +50,25 @@ def _serve(worker, fd):
             writer.send({"id": None, "ok": False, "error": {
                 "code": ErrorCode.PROTOCOL_ERROR, "message": "a request must be a map"}})
             continue
-        rid = req.get("id")
-        op = req.get("op")
-        if op not in CONTROL_OPS:
-            writer.send({"id": rid, "ok": False, "error": {
-                "code": ErrorCode.PROTOCOL_ERROR,
-                "message": "op %r is not served on the control channel" % (op,)}})
-            continue
-        try:
-            reply = {"id": rid, "ok": True, "value": worker.handlers[op](req)}
-        except RefError as e:
-            reply = {"id": rid, "ok": False, "error": e.wire()}
-        except Exception as e:
-            reply = {"id": rid, "ok": False, "error": {
-                "code": ErrorCode.PYTHON_ERROR, "message": "%s: %s" % (type(e).__name__, e),
-                "ename": type(e).__name__, "evalue": str(e), "traceback": []}}
-        writer.send(reply)
+        writer.send(answer(worker, req))
+
+
+def answer(worker, req):
+    """The reply to one control request (also used by inband.py under a launcher)."""
+    rid = req.get("id")
+    op = req.get("op")
+    if op not in CONTROL_OPS:
+        return {"id": rid, "ok": False, "error": {
+            "code": ErrorCode.PROTOCOL_ERROR,
+            "message": "op %r is not served on the control channel" % (op,)}}
+    try:
+        return {"id": rid, "ok": True, "value": worker.handlers[op](req)}
+    except RefError as e:
+        return {"id": rid, "ok": False, "error": e.wire()}
+    except Exception as e:
+        return {"id": rid, "ok": False, "error": {
+            "code": ErrorCode.PYTHON_ERROR, "message": "%s: %s" % (type(e).__name__, e),
+            "ename": type(e).__name__, "evalue": str(e), "traceback": []}}
 
 
 def start(worker, fd):

@@ -8,6 +8,10 @@ and channel rules in wire.ts. test/unit/protocol-mirror checks both files agree.
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024
 CONTROL_FD = 3
+# Under a launcher (no fd 3): a control request on the main channel carries this
+# field set to true, and the worker's in-band reader thread answers it (inband.py).
+CONTROL_MARK = "control"
+INBAND_ENV = "PYCTX_INBAND"
 
 
 class Op:

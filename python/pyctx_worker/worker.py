@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from . import capture, codec, display, execution, hooks, limits, namespace, refs, runtime, shell
+from . import capture, codec, display, execution, hooks, inband, limits, namespace, refs, runtime, shell
 from .framing import (EXIT_PROTOCOL_ERROR, ChannelClosed, FrameDecodeError, FrameReader, FrameTooLarge,
                       FrameWriter)
 from .protocol import (CONTROL_FD, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, ErrorCode,
@@ -139,6 +139,9 @@ class Worker:
         if control is None:
             control = control_fd_present()
         self.control = self._start_control() if control else None
+        self.cwd_warning = None  # the notebook's folder is missing on this node (launcher)
+        if inband.enabled():  # under a launcher: stdin carries control too (inband.py)
+            self.reader = inband.start(self)
 
     # ------------------------------------------------------------ startup
 
@@ -331,7 +334,9 @@ class Worker:
         reader = self.reader
         # Wait interruptibly (SIGINT may cancel the cell), but read the frame itself
         # with interrupts off so a KeyboardInterrupt cannot cut a frame in half.
-        while len(reader.buf) < 4:
+        if hasattr(reader, "wait_frame"):
+            reader.wait_frame()
+        while len(getattr(reader, "buf", b"....")) < 4:
             r, _, _ = select.select([reader.fd], [], [])
             if r:
                 break
@@ -380,8 +385,14 @@ class Worker:
             "capabilities": CAPABILITIES + (["control"] if self.control else []),
             "preload_errors": self.preload_errors, "session": self.session,
             "max_frame_bytes": self.max_bytes, "capture_fds": self.capture.read_fds(),
-            "memory_limit": self.memory_limit,
+            "memory_limit": self.memory_limit, "host": _hostname(),
+            "cwd_warning": self._enter_cwd(req.get("cwd")),
         }
+
+    def _enter_cwd(self, path):
+        if path:
+            self.cwd_warning = inband.enter_cwd(path)
+        return self.cwd_warning
 
     def op_configure(self, req):
         if req.get("session"):
@@ -393,7 +404,10 @@ class Worker:
                 raise ProtocolError("configure: %s must be a string path, got %s"
                                     % (key, type(req[key]).__name__))
         if "cwd" in req and req["cwd"]:
-            os.chdir(req["cwd"])
+            if inband.enabled():  # a remote node may lack the notebook's folder
+                self._enter_cwd(req["cwd"])
+            else:
+                os.chdir(req["cwd"])
         if "sys_path0" in req and req["sys_path0"]:
             p = os.path.abspath(req["sys_path0"])
             if self.sys_path0 is not None and self.sys_path0 in sys.path:
@@ -418,6 +432,9 @@ class Worker:
         count = self.execution_count
         sid = self.session_of(req)
         reply = {"status": "ok", "execution_count": count}
+        if self.cwd_warning:
+            self.emit_event({"event": Event.STREAM, "name": "stderr", "text": self.cwd_warning})
+            self.cwd_warning = None
         self.in_exec = True
         if "asyncio" in sys.modules:
             execution.adopt_asyncio()  # imported from another thread or before our hook
@@ -592,6 +609,13 @@ class Worker:
 
 
 _MISSING = object()
+
+
+def _hostname():
+    try:
+        return os.uname().nodename
+    except AttributeError:  # Windows
+        return os.environ.get("COMPUTERNAME", "")
 
 
 def _error(rid, code, message):

@@ -54,7 +54,8 @@ try {
   // Without a development extension the workbench does not run tests, so in vsix
   // mode an empty placeholder extension (test/vscode/host) takes that role.
   const devPath = a.vsix ? path.join(ROOT, 'test/vscode/host') : ext;
-  await page.goto(workbenchUrl(server, { folder: workspace, extensionDevelopmentPath: devPath, extensionTestsPath: tests }));
+  // A loaded machine (parallel CI jobs) can take well over the default 30 s to serve the workbench.
+  await page.goto(workbenchUrl(server, { folder: workspace, extensionDevelopmentPath: devPath, extensionTestsPath: tests }), { timeout: 180_000 });
   const result = await Promise.race([exited, sleep(timeoutMs).then(() => 'timeout')]);
   if (result === 'timeout') console.error(`vscode: tests did not finish within ${timeoutMs / 1000}s`);
   else code = result;

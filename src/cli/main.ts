@@ -4,7 +4,7 @@
 // trace (PYCTX_DEBUG=1 prints one for developers).
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { IPYTHON_MODES, Pool, PyCtxError, type IPythonMode } from '../pool';
+import { IPYTHON_MODES, Pool, PyCtxError, splitCommandLine, type IPythonMode } from '../pool';
 import { CliError, Exit, oneLine } from './errors';
 import { readNotebook } from './nbformat';
 import { Progress } from './progress';
@@ -20,6 +20,7 @@ const commonOptions = {
   preload: { type: 'string' },
   'memory-limit': { type: 'string' },
   ipython: { type: 'string' },
+  launcher: { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -55,9 +56,18 @@ function byteCount(flag: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-export interface PoolChoice { python?: string; preload?: string[]; memoryLimitBytes?: number; ipython?: IPythonMode }
+export interface PoolChoice { python?: string; preload?: string[]; memoryLimitBytes?: number; ipython?: IPythonMode; launcher?: string[] }
 
-function poolChoice(values: { python?: string | boolean; preload?: string | boolean; 'memory-limit'?: string | boolean; ipython?: string | boolean }): PoolChoice {
+/** `--launcher "srun --unbuffered -N1 -n1"`: split as a shell would, never run by one. */
+function launcherArg(v: string | boolean | undefined): string[] | undefined {
+  if (typeof v !== 'string') return undefined;
+  let argv: string[];
+  try { argv = splitCommandLine(v); } catch (e) { throw new CliError('usage', `--launcher: ${oneLine(e)}`); }
+  if (argv.length === 0) throw new CliError('usage', '--launcher needs a command, e.g. --launcher "srun --unbuffered -N1 -n1"');
+  return argv;
+}
+
+function poolChoice(values: { python?: string | boolean; preload?: string | boolean; 'memory-limit'?: string | boolean; ipython?: string | boolean; launcher?: string | boolean }): PoolChoice {
   const ipython = typeof values.ipython === 'string' ? values.ipython : undefined;
   if (ipython !== undefined && !IPYTHON_MODES.includes(ipython as IPythonMode)) {
     throw new CliError('usage', `--ipython takes auto or off, got "${ipython}"`);
@@ -68,16 +78,17 @@ function poolChoice(values: { python?: string | boolean; preload?: string | bool
   const mb = typeof values['memory-limit'] === 'string' ? positiveInt('--memory-limit', values['memory-limit']) : undefined;
   const minMb = Pool.MIN_MEMORY_LIMIT_BYTES / 2 ** 20;
   if (mb !== undefined && mb < minMb) throw new CliError('usage', `--memory-limit needs at least ${minMb} (MiB), got "${mb}"`);
-  return { python, preload, memoryLimitBytes: mb === undefined ? undefined : mb * 2 ** 20, ipython: ipython as IPythonMode | undefined };
+  return { python, preload, memoryLimitBytes: mb === undefined ? undefined : mb * 2 ** 20, ipython: ipython as IPythonMode | undefined, launcher: launcherArg(values.launcher) };
 }
 
 /** Starts a pool; an unusable interpreter becomes a one-line environment error. */
 export async function startPool(choice: PoolChoice, size: number, warm: number): Promise<Pool> {
   try {
-    return await Pool.start({ python: choice.python, preload: choice.preload, memoryLimitBytes: choice.memoryLimitBytes, ipython: choice.ipython, size, warm });
+    return await Pool.start({ python: choice.python, preload: choice.preload, memoryLimitBytes: choice.memoryLimitBytes, ipython: choice.ipython, launcher: choice.launcher, size, warm });
   } catch (e) {
     if (e instanceof PyCtxError && e.code === 'python_not_found') throw new CliError('python_not_found', oneLine(e));
-    throw new CliError('pool_failed', `cannot start Python workers${choice.python ? ` (${choice.python})` : ''}: ${oneLine(e)}`);
+    const where = [choice.python, choice.launcher && `through ${choice.launcher.join(' ')}`].filter(Boolean).join(' ');
+    throw new CliError('pool_failed', `cannot start Python workers${where ? ` (${where})` : ''}: ${oneLine(e)}`);
   }
 }
 

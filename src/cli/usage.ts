@@ -5,7 +5,7 @@ export const USAGE = `pyctx — run Python notebooks and code on a warm worker p
 Usage:
   pyctx run NOTEBOOK.ipynb... [-o OUT.ipynb | --inplace] [-j N] [--allow-errors]
             [--timeout S] [--max-output-bytes N] [--python P] [--preload mod,...]
-            [--memory-limit MB] [--ipython auto|off] [--progress]
+            [--memory-limit MB] [--ipython auto|off] [--launcher CMD] [--progress]
   pyctx exec CODE | -          run statements in a fresh context ("-" reads stdin)
   pyctx eval EXPR              evaluate one expression, print its value as JSON
   pyctx stats [--json]         start a pool and print its statistics
@@ -31,6 +31,8 @@ Options:
   --ipython auto|off  auto (default): cells run through the interpreter's IPython
                       shell when it has IPython >= 7 (magics, tracebacks, get_ipython()
                       as in Jupyter); off: pyctx's built-in layer
+  --launcher CMD      start each worker through CMD, e.g. "srun --unbuffered -N1 -n1"
+                      or "ssh node7" (split like a shell would; see docs/cluster.md)
   --progress          print the per-cell progress line even when stderr is not a terminal
   -h, --help          this text;  --version  the version
 

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { AffinityMode, LiveOptions, ServerOptions } from '../protocol/lsp';
 
 /** Settings whose change needs a new pool (a server restart). */
-export const RESTART_SETTINGS = ['pyctx.python', 'pyctx.pool.size', 'pyctx.pool.warm', 'pyctx.pool.preload', 'pyctx.worker.memoryLimitMB', 'pyctx.affinity', 'pyctx.ipython'] as const;
+export const RESTART_SETTINGS = ['pyctx.python', 'pyctx.pool.size', 'pyctx.pool.warm', 'pyctx.pool.preload', 'pyctx.worker.memoryLimitMB', 'pyctx.worker.launcher', 'pyctx.affinity', 'pyctx.ipython'] as const;
 /** Settings the running server applies (pyctx/configure). */
 export const LIVE_SETTINGS = ['pyctx.output.maxBytes', 'pyctx.refs.ttlSeconds', 'pyctx.refs.maxPerSession'] as const;
 /** Every setting the server reads. */
@@ -23,12 +23,14 @@ export function readServerOptions(config: vscode.WorkspaceConfiguration = vscode
   const preload = config.get<unknown>('pyctx.pool.preload');
   const affinity = config.get<unknown>('pyctx.affinity');
   const ipython = config.get<unknown>('pyctx.ipython');
+  const launcher = config.get<unknown>('pyctx.worker.launcher');
   const ttl = num('pyctx.refs.ttlSeconds');
   return {
     poolSize: num('pyctx.pool.size'),
     warm: num('pyctx.pool.warm'),
     preload: Array.isArray(preload) ? preload.filter((m): m is string => typeof m === 'string' && m.length > 0) : undefined,
     memoryLimitMB: num('pyctx.worker.memoryLimitMB'),
+    launcher: Array.isArray(launcher) && launcher.length > 0 && launcher.every(a => typeof a === 'string') ? launcher as string[] : undefined,
     affinity: affinity === 'strict_queue' || affinity === 'strict_fail_fast' || affinity === 'hint' ? (affinity as AffinityMode) : undefined,
     ipython: ipython === 'auto' || ipython === 'off' ? ipython : undefined,
     refTtlSeconds: ttl === undefined ? undefined : ttl > 0 ? ttl : null,

@@ -10,3 +10,4 @@ export type { PyCtxErrorCode, PyCtxErrorDetails } from './errors';
 export { isRef } from './refs';
 export type * from './types';
 export { IPYTHON_MODES } from './types';
+export { splitCommandLine } from './launch';

@@ -14,6 +14,7 @@ import { DEFAULT_MAX_FRAME_BYTES, Op, type WireRefInfo } from '../protocol/wire'
 import { execReplyOrThrow, lateOutputEvent } from './cells';
 import { Context, REF_CODE, STATELESS_CODE, type ContextBackend } from './context';
 import { PyCtxError } from './errors';
+import { checkLauncher } from './launch';
 import { findPythonDir, loadExeca, resolvePython } from './python';
 import { findRef, isRef, toRefInfo } from './refs';
 import type {
@@ -111,9 +112,13 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (limit !== undefined && limit !== 0 && (!Number.isFinite(limit) || limit < Pool.MIN_MEMORY_LIMIT_BYTES)) {
       throw new PyCtxError('invalid_argument', `memoryLimitBytes must be 0 (no limit) or at least ${Pool.MIN_MEMORY_LIMIT_BYTES} (128 MiB), got ${limit}`);
     }
+    const launcher = checkLauncher(opts.launcher);
+    if (opts.heartbeatMs !== undefined && !(Number.isFinite(opts.heartbeatMs) && opts.heartbeatMs >= 0)) {
+      throw new PyCtxError('invalid_argument', `heartbeatMs must be 0 (off) or a positive number of milliseconds, got ${opts.heartbeatMs}`);
+    }
     await loadExeca();
-    const resolved = await resolvePython(opts.python);
-    const pool = new Pool(opts, resolved);
+    const resolved = await resolvePython(opts.python, launcher, opts.startTimeoutMs ?? 60000);
+    const pool = new Pool({ ...opts, launcher }, resolved);
     const first = pool.spawn();
     try {
       await first.readyPromise;
@@ -352,8 +357,10 @@ export class Pool extends EventEmitter<PoolEvents> {
       maxFrameBytes: this.maxFrameBytes,
       preload: this.opts.preload ?? [],
       session,
-      startTimeoutMs: this.opts.startTimeoutMs ?? 60000,  // IPython's import on a loaded machine takes seconds
+      startTimeoutMs: this.opts.startTimeoutMs ?? 60000,  // IPython's import (or a scheduler's queue) on a loaded machine takes seconds
       interruptGraceMs: this.opts.interruptGraceMs ?? 2000,
+      launcher: this.opts.launcher,
+      heartbeatMs: this.opts.heartbeatMs ?? 5000,
     });
     const slot: Slot = {
       worker, ready: false, ctx: null, attaching: false, dirty: false, leased: false, stopping: false,
@@ -431,7 +438,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       const ev: ContextLostEvent = {
         sessionId: ctx.sessionId, owner: ctx.owner, pid: slot.worker.pid,
         exitCode: info.exitCode, signal: info.signal,
-        message: info.reason?.message ?? `worker ${slot.worker.pid} exited (code ${info.exitCode}, signal ${info.signal ?? 'none'})`,
+        message: info.reason?.message ?? info.message ?? `worker ${slot.worker.pid} exited (code ${info.exitCode}, signal ${info.signal ?? 'none'})`,
       };
       ctx.emit('lost', ev);
       this.emit('contextLost', ev);

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PyCtxError } from './errors';
+import { launchArgv, launcherName } from './launch';
 
 let execaModule: Promise<typeof import('execa')> | undefined;
 let execaLoaded: typeof import('execa') | undefined;
@@ -42,21 +43,37 @@ export function workerBootstrap(pythonDir: string): string {
 
 export interface ResolvedPython { executable: string; version: string }
 
-/** Run the candidate once and ask it for its real executable. */
-export async function resolvePython(requested?: string): Promise<ResolvedPython> {
+/**
+ * Run the candidate once and ask it for its real executable. With a launcher the
+ * question goes through it: the node's Python may not be the login node's.
+ */
+export async function resolvePython(requested?: string, launcher?: readonly string[], timeoutMs = 60000): Promise<ResolvedPython> {
   const { execa } = await loadExeca();
   const candidates = requested ? [requested] : ['python3', 'python'];
   const tried: string[] = [];
   for (const cmd of candidates) {
-    const r = await execa(cmd, ['-c', 'import sys, platform; print(sys.executable); print(platform.python_version()); print(sys.version_info >= (3, 8))'],
-      { reject: false, timeout: 30000, stdin: 'ignore' });
-    const lines = typeof r.stdout === 'string' ? r.stdout.trim().split('\n') : [];
+    const argv = launchArgv(launcher, [cmd, '-c', 'import sys, platform; print(sys.executable); print(platform.python_version()); print(sys.version_info >= (3, 8))']);
+    const r = await execa(argv.file, argv.args,
+      { reject: false, timeout: launcher ? timeoutMs : 30000, stdin: 'ignore', killSignal: 'SIGTERM' });
+    // Through srun --unbuffered the output comes from a pty: \r\n line ends are possible.
+    const lines = typeof r.stdout === 'string' ? r.stdout.trim().split(/\r?\n/).map(l => l.trim()) : [];
     if (r.exitCode === 0 && lines.length === 3 && lines[0]) {
       if (lines[2] !== 'True') {
         tried.push(`${cmd} (Python ${lines[1]} < 3.8)`);
         continue;
       }
       return { executable: lines[0], version: lines[1] };
+    }
+    if (launcher) {
+      const said = (typeof r.stderr === 'string' ? r.stderr : '').trim().split(/\r?\n/).slice(-3).join(' | ');
+      if (r.timedOut) {
+        // Still queued (or the node never answered): the launcher's problem, not Python's.
+        throw new PyCtxError('worker_start_failed', `could not start ${cmd} through ${launcherName(launcher)}: `
+          + `no answer within ${timeoutMs} ms (startTimeoutMs)${said ? `: ${said}` : ''}`);
+      }
+      const how = r.failed && r.code === 'ENOENT' ? `${launcher[0]} not found` : `exit status ${r.exitCode ?? r.signal}`;
+      tried.push(`${cmd} through ${launcherName(launcher)} (${how}${said ? `: ${said}` : ''})`);
+      continue;
     }
     tried.push(`${cmd} (${r.failed && r.code === 'ENOENT' ? 'not found' : (r.shortMessage ?? 'failed')})`);
   }

@@ -56,8 +56,21 @@ export interface PoolOptions {
   refTtlSeconds?: number | null;
   /** Per-session ref maximum with LRU eviction. Default 10,000. */
   maxRefsPerSession?: number;
-  /** Time a worker may take from spawn to hello (IPython mode imports IPython there). Default 60000. */
+  /**
+   * Time a worker may take from spawn to hello (IPython mode imports IPython there;
+   * through a launcher this includes the scheduler's queue: a worker still queued fails
+   * with worker_start_failed and the scheduler's words). Default 60000.
+   */
   startTimeoutMs?: number;
+  /**
+   * argv prefix that starts each worker elsewhere, never through a local shell:
+   * `['srun', '--unbuffered', '-N1', '-n1']`, `['ssh', 'host']`, `['kubectl', 'exec', '-i', 'pod', '--']`.
+   * Each worker runs as `[...launcher, env, PYCTX_…=…, python, -c, bootstrap]`; the
+   * interpreter is resolved through it too. See docs/cluster.md.
+   */
+  launcher?: string[];
+  /** With a launcher: in-band heartbeat interval; three missed → worker_crashed (reason 'heartbeat'). Default 5000; 0 = off. */
+  heartbeatMs?: number;
 }
 
 export interface BindOptions {

@@ -5,12 +5,17 @@
 // This class owns spawning, framing, request timeouts (SIGINT, then kill after a
 // grace period), input() round trips, and turning an exit into rejections. Pool
 // policy (binding, recycling, replacement) lives in pool.ts.
+// Behind a launcher (launch.ts) there is no fd 3 and no /proc of the worker: control
+// goes in-band on stdin, a heartbeat watches liveness (heartbeat.ts), and `pid` is
+// the launcher's.
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable, Duplex } from 'node:stream';
-import { CONTROL_FD, Event, Op } from '../protocol/wire';
+import { CONTROL_FD, CONTROL_MARK, Event, INBAND_ENV, Op } from '../protocol/wire';
 import { PyCtxError, PyCtxErrorCode, fromWireError } from './errors';
 import { FrameDecoder, encodeFrame } from './framing';
+import { Heartbeat } from './heartbeat';
+import { launchArgv, launcherName } from './launch';
 import { CapturePipes, splitFaultReport, type LeftoverStream } from './leftovers';
 import { execaSync, loadExeca, workerBootstrap } from './python';
 import type { HelloInfo, InputRequest } from './types';
@@ -26,7 +31,13 @@ export interface WorkerSpawnOptions {
   session: string;
   startTimeoutMs: number;
   interruptGraceMs: number;
+  /** argv prefix that starts the worker elsewhere (srun, ssh); none = a local child. */
+  launcher?: string[];
+  /** Launcher only: interval of the in-band heartbeat; 0 = off. */
+  heartbeatMs?: number;
 }
+
+type KillReason = { code: PyCtxErrorCode; message: string; reason?: string };
 
 /** A request waiting for or holding the main channel. */
 export interface Job {
@@ -58,12 +69,20 @@ export interface WorkerExit {
   exitCode: number | null;
   signal: string | null;
   /** Why we killed it, if we did. */
-  reason?: { code: PyCtxErrorCode; message: string };
-  /** Last bytes the process wrote to its real stderr (startup errors). */
+  reason?: KillReason;
+  /** Last bytes the process wrote to its real stderr (startup errors; a launcher's own words). */
   stderr: string;
+  /** Launcher: why it ended, in the launcher's words (exit status alone says nothing). */
+  message?: string;
 }
 
 const PAGE_SIZE = 4096;
+/** A launcher gets this long after SIGTERM to end its job before SIGKILL. */
+const LAUNCHER_KILL_GRACE_MS = 5000;
+/** A launcher's clean exit includes the scheduler's step teardown: a longer wait before kill(). */
+const LAUNCHER_STOP_GRACE_MS = 5000;
+/** After EOF on a launcher's stdout, how long it may take to exit on its own (its exit status says more). */
+const LAUNCHER_EOF_GRACE_MS = 3000;
 
 /**
  * Workers run in their own process group (POSIX), so processes their user code
@@ -73,6 +92,8 @@ const PAGE_SIZE = 4096;
  */
 const OWN_GROUP = process.platform !== 'win32';
 const liveGroups = new Set<number>();
+/** Groups of launchers: ended with SIGTERM at exit, so they can release their jobs. */
+const launcherGroups = new Set<number>();
 let exitHookInstalled = false;
 function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   if (!OWN_GROUP || pid <= 0) return false;
@@ -83,7 +104,7 @@ function trackGroup(pid: number): void {
   liveGroups.add(pid);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => { for (const g of liveGroups) killGroup(g, 'SIGKILL'); });
+  process.on('exit', () => { for (const g of liveGroups) killGroup(g, launcherGroups.has(g) ? 'SIGTERM' : 'SIGKILL'); });
 }
 
 export class Worker extends EventEmitter {
@@ -104,7 +125,10 @@ export class Worker extends EventEmitter {
   private current: LiveJob | null = null;
   private readonly queue: LiveJob[] = [];
   private readonly ctrlPending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer?: NodeJS.Timeout }>();
-  private killReason?: { code: PyCtxErrorCode; message: string };
+  private killReason?: KillReason;
+  /** Set when a launcher runs the worker: control in-band, liveness by heartbeat. */
+  private readonly heartbeat?: Heartbeat;
+  private readonly remote: boolean;
   private stopRequested = false;
   private stderrTail = '';
   /** The capture pipes, reopened to read what a crash left in them (Linux). */
@@ -118,31 +142,58 @@ export class Worker extends EventEmitter {
     this.proc = proc;
     this.pid = proc.pid ?? -1;
     trackGroup(this.pid);
+    if (opts.launcher && this.pid > 0) launcherGroups.add(this.pid);
     this.closed = new Promise(r => { this.resolveClosed = r; });
     this.stdin = proc.stdin as Writable;
     const stdout = proc.stdout as unknown as Readable;
-    this.ctrl = proc.stdio[CONTROL_FD] as unknown as Duplex;
+    this.remote = !!opts.launcher;
+    // In-band: control frames go down stdin (marked), replies come back on stdout.
+    this.ctrl = this.remote ? this.stdin as unknown as Duplex : proc.stdio[CONTROL_FD] as unknown as Duplex;
     const swallow = (): void => {}; // EPIPE etc. surface as the exit event instead
     this.stdin.on('error', swallow);
     stdout.on('error', swallow);
     this.ctrl.on('error', swallow);
+    if (this.remote) {
+      const hb = new Heartbeat(opts.heartbeatMs ?? 5000, {
+        beat: timeoutMs => this.control(Op.stats, {}, timeoutMs),
+        lost: silentMs => this.kill({
+          code: 'worker_crashed', reason: 'heartbeat',
+          message: `worker on ${launcherName(opts.launcher!)} stopped answering: no heartbeat for ${Math.round(silentMs / 1000)} s `
+            + `(its node may be frozen or unreachable); the launcher was ended`,
+        }),
+      });
+      this.heartbeat = hb;
+      stdout.on('data', () => hb.seen());
+    }
 
     const main = new FrameDecoder(opts.maxFrameBytes, m => this.onMainFrame(m as Record<string, unknown>));
     stdout.on('data', (chunk: Buffer) => {
       if (this.exited) return;
       try { main.push(chunk); } catch (e) { this.protocolBreak(e); }
     });
-    const control = new FrameDecoder(opts.maxFrameBytes, m => this.onControlFrame(m as Record<string, unknown>));
-    this.ctrl.on('data', (chunk: Buffer) => {
-      if (this.exited) return;
-      try { control.push(chunk); } catch (e) { this.protocolBreak(e); }
-    });
+    if (!this.remote) {
+      const control = new FrameDecoder(opts.maxFrameBytes, m => this.onControlFrame(m as Record<string, unknown>));
+      this.ctrl.on('data', (chunk: Buffer) => {
+        if (this.exited) return;
+        try { control.push(chunk); } catch (e) { this.protocolBreak(e); }
+      });
+    }
     (proc.stderr as unknown as Readable).on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-4000);
     });
 
     let stdoutEnded = false;
-    stdout.once('end', () => { stdoutEnded = true; });
+    stdout.once('end', () => {
+      stdoutEnded = true;
+      // A launcher can close the stream and linger (srun after a node failure): EOF
+      // without the goodbye is the end of this worker, whatever the launcher does next.
+      // (A stop we asked for has its own grace: srun may take seconds to tear a step down.)
+      if (this.remote && !this.stopRequested && !this.killReason) {
+        const t = setTimeout(() => this.kill({ code: 'worker_crashed',
+          message: `${launcherName(opts.launcher!)} closed the worker's output without the worker's goodbye and did not exit` }), LAUNCHER_EOF_GRACE_MS);
+        void this.closed.then(() => clearTimeout(t));
+      }
+    });
     proc.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
       // Let the last reply bytes (written just before exiting) be read first.
       const finish = (): void => this.onExit(code, signal);
@@ -168,8 +219,12 @@ export class Worker extends EventEmitter {
       PYCTX_PRELOAD: opts.preload.join(','),
       PYCTX_SESSION: opts.session,
     };
-    const proc = execa(opts.executable, ['-c', workerBootstrap(opts.pythonDir)], {
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'], buffer: false, reject: false, cleanup: true,
+    if (opts.launcher) env[INBAND_ENV] = '1';
+    // Through a launcher the worker's environment is named on its command line (ssh and
+    // kubectl forward none of ours); the local environment still goes to the launcher.
+    const argv = launchArgv(opts.launcher, [opts.executable, '-c', workerBootstrap(opts.pythonDir)], opts.launcher ? env : {});
+    const proc = execa(argv.file, argv.args, {
+      stdio: opts.launcher ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'], buffer: false, reject: false, cleanup: true,
       // Own process group (see OWN_GROUP): a terminal's Ctrl-C no longer reaches workers
       // directly; callers interrupt through AbortSignal / interrupt() (the CLI does).
       detached: OWN_GROUP,
@@ -191,17 +246,22 @@ export class Worker extends EventEmitter {
 
   private async handshake(): Promise<void> {
     try {
-      if (this.pid < 0) throw new PyCtxError('worker_start_failed', `could not spawn ${this.opts.executable}`);
-      this.hello = await this.request({ op: Op.hello, fields: {}, timeoutMs: this.opts.startTimeoutMs }) as HelloInfo;
-      if (!this.exited) this.pipes = CapturePipes.open(this.pid, this.hello.capture_fds);
+      if (this.pid < 0) throw new PyCtxError('worker_start_failed', `could not spawn ${this.opts.launcher?.[0] ?? this.opts.executable}`);
+      // A remote node gets the folder to work in by name (the launcher's cwd may not exist there).
+      const fields = this.remote ? { cwd: this.opts.cwd } : {};
+      this.hello = await this.request({ op: Op.hello, fields, timeoutMs: this.opts.startTimeoutMs }) as HelloInfo;
+      // Reading a crashed worker's pipes needs its /proc: only for local children.
+      if (!this.exited && !this.remote) this.pipes = CapturePipes.open(this.pid, this.hello.capture_fds);
+      this.heartbeat?.start();
     } catch (e) {
       this.kill({ code: 'worker_start_failed', message: 'no hello' });
       const exit = await this.closed;
       const err = e as PyCtxError;
       const stderr = exit.stderr.trim();
       const detail = stderr && !err.message.includes(stderr.slice(-200)) ? `; stderr: ${stderr.slice(-2000)}` : '';
+      const via = this.opts.launcher ? ` through ${launcherName(this.opts.launcher)}` : '';
       throw new PyCtxError('worker_start_failed',
-        `worker ${this.pid} of ${this.opts.executable} did not start: ${err.message}${detail}`,
+        `worker ${this.pid} of ${this.opts.executable}${via} did not start: ${err.message}${detail}`,
         { exitCode: exit.exitCode, signal: exit.signal, pid: this.pid, cause: e });
     }
   }
@@ -214,6 +274,7 @@ export class Worker extends EventEmitter {
   /** Resident memory from /proc (no round trip); 0 if unavailable. */
   rssBytes(): number {
     if (this.exited) return 0;
+    if (this.heartbeat) return this.heartbeat.rssBytes; // remote: as of the last heartbeat
     try {
       const statm = readFileSync(`/proc/${this.pid}/statm`, 'latin1');
       const sp = statm.indexOf(' ');
@@ -277,7 +338,7 @@ export class Worker extends EventEmitter {
     const id = this.nextId++;
     let frame: Buffer;
     try {
-      frame = encodeFrame({ ...fields, id, op }, this.opts.maxFrameBytes);
+      frame = encodeFrame(this.remote ? { ...fields, id, op, [CONTROL_MARK]: true } : { ...fields, id, op }, this.opts.maxFrameBytes);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -298,7 +359,9 @@ export class Worker extends EventEmitter {
   interrupt(onlyId?: number): boolean {
     const cur = this.current;
     if (this.exited || cur === null || (onlyId !== undefined && cur.id !== onlyId)) return false;
-    if (process.platform === 'win32') {
+    if (process.platform === 'win32' || this.remote) {
+      // A signal to a launcher does not reach its task: the worker's reader thread
+      // turns this into KeyboardInterrupt in its main thread.
       this.control(Op.interrupt).catch(() => {});
     } else {
       try { process.kill(this.pid, 'SIGINT'); } catch { return false; }
@@ -310,15 +373,23 @@ export class Worker extends EventEmitter {
   get currentId(): number | undefined { return this.current?.id; }
 
   /** Kill the process and its process group now (SIGKILL); pending requests reject with `reason` (or worker_crashed). */
-  kill(reason?: { code: PyCtxErrorCode; message: string }): void {
+  kill(reason?: KillReason): void {
     if (this.exited) return;
     if (reason && !this.killReason) this.killReason = reason;
+    if (this.remote) {
+      // SIGKILL would leave a scheduler's job allocated (srun never tells slurmctld):
+      // SIGTERM lets the launcher end its job or connection; SIGKILL only if it lingers.
+      if (!killGroup(this.pid, 'SIGTERM')) { try { this.proc.kill('SIGTERM'); } catch { /* gone */ } }
+      const t = setTimeout(() => { if (!killGroup(this.pid, 'SIGKILL')) { try { this.proc.kill('SIGKILL'); } catch { /* gone */ } } }, LAUNCHER_KILL_GRACE_MS);
+      void this.closed.then(() => clearTimeout(t));
+      return;
+    }
     if (killGroup(this.pid, 'SIGKILL')) return;
     try { this.proc.kill('SIGKILL'); } catch { /* already gone */ }
   }
 
   /** Ask politely (shutdown op), then kill after graceMs. */
-  async stop(graceMs = 1000, reason?: { code: PyCtxErrorCode; message: string }): Promise<WorkerExit> {
+  async stop(graceMs = 1000, reason?: KillReason): Promise<WorkerExit> {
     if (this.exited) return this.closed;
     if (reason && !this.killReason) this.killReason = reason;
     this.stopRequested = true;
@@ -326,7 +397,7 @@ export class Worker extends EventEmitter {
       this.kill(reason);
     } else {
       try { this.stdin.write(encodeFrame({ id: this.nextId++, op: Op.shutdown }, this.opts.maxFrameBytes)); } catch { /* ignore */ }
-      const t = setTimeout(() => this.kill(reason), graceMs);
+      const t = setTimeout(() => this.kill(reason), this.remote ? Math.max(graceMs, LAUNCHER_STOP_GRACE_MS) : graceMs);
       this.closed.finally(() => clearTimeout(t));
     }
     return this.closed;
@@ -351,6 +422,7 @@ export class Worker extends EventEmitter {
   }
 
   private onMainFrame(msg: Record<string, unknown>): void {
+    if (this.remote && msg.ok !== undefined && this.ctrlPending.has(msg.id as number)) { this.onControlFrame(msg); return; }
     const job = this.current;
     if (job === null || msg.id !== job.id) {
       if (typeof msg.event === 'string' && msg.ok === undefined && msg.event !== Event.inputRequest) {
@@ -473,18 +545,23 @@ export class Worker extends EventEmitter {
   private onExit(exitCode: number | null, signal: string | null): void {
     if (this.exited) return;
     this.exited = true;
+    this.heartbeat?.stop();
     // However it ended (shutdown, crash, kill): what its user code started ends too.
     // The group id cannot be reused while the group still has members.
-    if (liveGroups.delete(this.pid)) killGroup(this.pid, 'SIGKILL');
+    launcherGroups.delete(this.pid);
+    if (liveGroups.delete(this.pid)) killGroup(this.pid, this.remote ? 'SIGTERM' : 'SIGKILL');
     const { report, rest } = splitFaultReport(this.stderrTail);
     const info: WorkerExit = { exitCode, signal, reason: this.killReason, stderr: this.stderrTail };
+    if (this.remote && !this.killReason && !this.stopRequested) info.message = this.crashMessage(exitCode, signal, 'ended');
     this.exitInfo = info;
     const detail = report ? report.slice(0, report.indexOf('\n')) : rest.slice(-500);
     const crash = (): PyCtxError => {
       const r = this.killReason;
-      return new PyCtxError(r?.code ?? 'worker_crashed',
-        r ? r.message : `worker ${this.pid} exited (code ${exitCode}, signal ${signal ?? 'none'})${detail ? `: ${detail}` : ''}`,
-        { exitCode, signal, pid: this.pid });
+      const said = this.remote ? this.launcherSaid() : '';
+      const message = r ? r.message + (said ? `; ${launcherName(this.opts.launcher!)} said: ${said}` : '')
+        : this.remote ? this.crashMessage(exitCode, signal, 'ended')
+          : `worker ${this.pid} exited (code ${exitCode}, signal ${signal ?? 'none'})${detail ? `: ${detail}` : ''}`;
+      return new PyCtxError(r?.code ?? 'worker_crashed', message, { exitCode, signal, pid: this.pid, reason: r?.reason });
     };
     const leftovers = this.pipes?.drainAndClose() ?? [];
     this.pipes = undefined;
@@ -525,6 +602,22 @@ export class Worker extends EventEmitter {
         this.emit('lateOutput', { id: lateId, event: Event.stream, name, text });
       }
     }
+  }
+
+  /**
+   * Why a remote worker is gone, in the launcher's words: srun exits 0 after a node
+   * failure, so the exit status alone says nothing; the tail of its stderr does.
+   */
+  private crashMessage(exitCode: number | null, signal: string | null, what: string): string {
+    const name = launcherName(this.opts.launcher!);
+    const status = exitCode === null && signal === null ? '' : ` (exit status ${exitCode ?? signal})`;
+    const said = this.launcherSaid();
+    return `${name} ${what} without the worker's goodbye${status}${said ? `: ${said}` : ''}`;
+  }
+
+  /** The launcher's last stderr lines, on one line. */
+  private launcherSaid(): string {
+    return this.stderrTail.trim().split(/\r?\n/).slice(-3).join(' | ').slice(-500);
   }
 
   private settleDead(job: LiveJob, err: PyCtxError): void {

@@ -24,6 +24,7 @@ export interface ServerOptions {
   warm?: number;                 // warm idle workers, default 1
   preload?: string[];            // modules imported into warm workers
   memoryLimitMB?: number;        // per-worker address-space cap (>= 128); 0/absent = none
+  launcher?: string[];           // argv prefix starting each worker elsewhere (srun, ssh); absent = local
   affinity?: AffinityMode;
   ipython?: 'auto' | 'off';      // cells through IPython's shell when importable (auto, default) or never
   refTtlSeconds?: number | null;

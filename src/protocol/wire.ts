@@ -19,6 +19,13 @@
 // processes write there comes back as `stream` events of the running request.
 // Interrupt is SIGINT (POSIX), with `interrupt` on the control channel as fallback.
 //
+// Under a launcher (srun, ssh, kubectl exec: src/pool/launch.ts) only stdin/stdout
+// reach the worker: no fd 3, and signals to the launcher do not reach it. The pool
+// then sets INBAND_ENV=1 and sends control requests on the main channel with
+// CONTROL_MARK: true; the worker's reader thread answers them at once (interrupt
+// included) and queues the rest for its main thread. Replies are told apart by id.
+// The pool's heartbeat is a marked `stats` every heartbeatMs.
+//
 // Request:  { id: number, op: Op, ...fields }
 // Reply:    { id, ok: true,  value }
 //           { id, ok: false, error: WireError }
@@ -29,6 +36,10 @@
 export const PROTOCOL_VERSION = 1;
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 export const CONTROL_FD = 3;
+/** Field marking a control request sent on the main channel (in-band, under a launcher). */
+export const CONTROL_MARK = 'control';
+/** Env var ('1') that puts the worker in in-band mode. */
+export const INBAND_ENV = 'PYCTX_INBAND';
 
 /** Operations a request may name. */
 // Requests running user code (exec, eval, call, method, attr) may carry
@@ -40,13 +51,15 @@ export const CONTROL_FD = 3;
 // output: the pool hands it on, it is not a protocol error). Only a *reply* with an
 // unknown id breaks the protocol.
 export const Op = {
-  hello: 'hello',                 // -> { pid, protocol, python_version, executable, codec, capabilities: string[],
+  hello: 'hello',                 // { cwd? } -> { pid, protocol, python_version, executable, codec, capabilities: string[],
                                   //      preload_errors: {module, error}[], session, max_frame_bytes,
                                   //      capture_fds: { stdout, stderr } (read ends of the capture pipes),
                                   //      memory_limit: bytes | null (RLIMIT_AS from PYCTX_MEMORY_LIMIT),
                                   //      shell: 'ipython' | 'builtin' (the cell layer, PYCTX_IPYTHON=auto|off),
-                                  //      ipython_version: string | null, shell_note: string | null (why not IPython) }
+                                  //      ipython_version: string | null, shell_note: string | null (why not IPython),
+                                  //      host, cwd_warning: string | null (cwd given but missing on this node) }
   configure: 'configure',         // { session?, cwd?, sys_path0?, ref_ttl_seconds?, max_refs_per_session? } -> null
+                                  // (in-band mode: a cwd missing on the node is a warning, shown by the next exec)
   exec: 'exec',                   // { code, session?, runtime_context?, store_history? = true } -> ExecReply (+ events)
   eval: 'eval',                   // { code, locals?, session?, runtime_context? } -> value (plain data or a ref)
   call: 'call',                   // { module, fn, args?, kwargs?, session?, runtime_context? } -> value

@@ -20,6 +20,9 @@ export function parseServerOptions(raw: unknown): ServerOptions {
   if (o.memoryLimitMB === 0 || (typeof o.memoryLimitMB === 'number' && Number.isFinite(o.memoryLimitMB) && o.memoryLimitMB >= minMb)) {
     out.memoryLimitMB = o.memoryLimitMB;
   }
+  if (Array.isArray(o.launcher) && o.launcher.length > 0 && o.launcher.every(a => typeof a === 'string' && a.length > 0)) {
+    out.launcher = [...o.launcher] as string[];
+  }
   if (AFFINITIES.includes(o.affinity as AffinityMode)) out.affinity = o.affinity as AffinityMode;
   if (o.ipython === 'auto' || o.ipython === 'off') out.ipython = o.ipython;
   if (o.refTtlSeconds === null) out.refTtlSeconds = null;

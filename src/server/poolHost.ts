@@ -52,6 +52,7 @@ export class PoolHost {
           warm: this.options.warm ?? DEFAULT_OPTIONS.warm,
           preload: this.options.preload,
           memoryLimitBytes: this.options.memoryLimitMB ? Math.floor(this.options.memoryLimitMB * 2 ** 20) : undefined,
+          launcher: this.options.launcher,
           affinity: this.options.affinity,
           ipython: this.options.ipython,
           refTtlSeconds: this.options.refTtlSeconds,

@@ -18,7 +18,7 @@ def consts(cls):
     return sorted(v for k, v in vars(cls).items() if k.isupper())
 print(json.dumps({
   'PROTOCOL_VERSION': p.PROTOCOL_VERSION, 'DEFAULT_MAX_FRAME_BYTES': p.DEFAULT_MAX_FRAME_BYTES,
-  'CONTROL_FD': p.CONTROL_FD, 'REF_TYPE': p.REF_TYPE, 'REF_SCHEMA': p.REF_SCHEMA,
+  'CONTROL_FD': p.CONTROL_FD, 'CONTROL_MARK': p.CONTROL_MARK, 'INBAND_ENV': p.INBAND_ENV, 'REF_TYPE': p.REF_TYPE, 'REF_SCHEMA': p.REF_SCHEMA,
   'Op': consts(p.Op), 'CONTROL_OPS': sorted(p.CONTROL_OPS), 'Event': consts(p.Event),
   'ErrorCode': consts(p.ErrorCode),
 }))
@@ -29,6 +29,8 @@ test('python/pyctx_worker/protocol.py mirrors src/protocol/wire.ts', () => {
   assert.equal(py.PROTOCOL_VERSION, wire.PROTOCOL_VERSION);
   assert.equal(py.DEFAULT_MAX_FRAME_BYTES, wire.DEFAULT_MAX_FRAME_BYTES);
   assert.equal(py.CONTROL_FD, wire.CONTROL_FD);
+  assert.equal(py.CONTROL_MARK, wire.CONTROL_MARK);
+  assert.equal(py.INBAND_ENV, wire.INBAND_ENV);
   assert.equal(py.REF_TYPE, wire.REF_TYPE);
   assert.equal(py.REF_SCHEMA, wire.REF_SCHEMA);
   assert.deepEqual(py.Op, Object.values(wire.Op).sort());

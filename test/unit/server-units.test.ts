@@ -112,5 +112,10 @@ describe('initializationOptions', () => {
     assert.equal(parseServerOptions({ ipython: 'auto' }).ipython, 'auto');
     assert.equal(parseServerOptions({ ipython: 'yes' }).ipython, undefined);
     assert.equal(parseServerOptions({ memoryLimitMB: '1G' }).memoryLimitMB, undefined);
+    // Launcher: a non-empty argv of non-empty strings, else local workers.
+    assert.deepEqual(parseServerOptions({ launcher: ['srun', '--unbuffered', '-N1', '-n1'] }).launcher, ['srun', '--unbuffered', '-N1', '-n1']);
+    assert.equal(parseServerOptions({ launcher: [] }).launcher, undefined);
+    assert.equal(parseServerOptions({ launcher: 'srun -n1' }).launcher, undefined);
+    assert.equal(parseServerOptions({ launcher: ['srun', 3] }).launcher, undefined);
   });
 });

@@ -8,8 +8,8 @@
 // Only the warning/information popups are stubbed (UI); the server and workers are real.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { closeAllEditors, waitFor } from './support/notebook';
-import { STDERR, closeNotebook, describe as describeNb, errorOf, openCells, pyctxApi, run, textOf } from './support/kernel';
+import { closeAllEditors, outputItems, waitFor } from './support/notebook';
+import { STDERR, closeNotebook, describe as describeNb, errorOf, openCells, pyctxApi, run, start, textOf, waitForStdout } from './support/kernel';
 import type { PyctxExtensionApi } from '../../src/api';
 
 let api: PyctxExtensionApi;
@@ -117,6 +117,41 @@ suite('settings: live apply vs restart', function () {
     } finally {
       const pids = (await api.pool.stats()).workers.map(w => w.pid);
       await setSetting('worker.memoryLimitMB', undefined);
+      await restartedFrom(pids);
+      popups.restore();
+      await closeNotebook(ed.notebook);
+    }
+  });
+
+  test('pyctx.worker.launcher: workers start through it; interrupt is in-band; a crash shows the launcher\'s words in the cell', async function () {
+    this.timeout(600_000);  // two pool restarts and four cells, on a machine that may be loaded
+    // `env` forwards stdio and runs its command, as srun and ssh do (those run in test/cluster).
+    // Each step has its own deadline, so a hang names the step.
+    const within = <T>(what: string, p: Thenable<T>, ms = 150_000): Promise<T> => Promise.race([
+      Promise.resolve(p), new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))]);
+    const popups = stubPopups('Restart now');
+    const ed = await within('open the notebook', openCells('launcher.ipynb', [
+      'import os\nkept = os.environ.get("PYCTX_INBAND")', 'print("looping", flush=True)\nwhile True: pass', 'kept', 'os._exit(0)',
+    ]));
+    try {
+      // Bound first, so the restart is asked for and its end is visible (the old workers gone).
+      await within('cell 0 on local workers', run(ed, 0, 140_000));
+      const pids = (await within('pool stats', api.pool.stats())).workers.map(w => w.pid);
+      await within('set the launcher', setSetting('worker.launcher', ['env']));
+      await restartedFrom(pids);
+      await within('cell 0', run(ed, 0, 140_000));
+      await within('start cell 1', start(ed, 1));
+      await waitForStdout(ed.notebook.cellAt(1), 'looping', 60_000);
+      assert.deepEqual(await within('interrupt', vscode.commands.executeCommand('pyctx.interrupt', ed.notebook.uri)), { interrupted: true });
+      await waitFor(`the loop to stop (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(1).executionSummary?.success === false, 30_000);
+      assert.equal(errorOf(outputItems(ed.notebook.cellAt(1)))?.name, 'KeyboardInterrupt', describeNb(ed.notebook));
+      assert.equal(textOf(await within('cell 2', run(ed, 2)), 'text/plain'), "'1'", `the worker runs in-band, state kept: ${describeNb(ed.notebook)}`);
+      const crash = errorOf(await within('cell 3', run(ed, 3)));
+      assert.equal(crash?.name, 'WorkerCrashed', describeNb(ed.notebook));
+      assert.match(crash?.stack ?? '', /env ended without the worker's goodbye \(exit status 0\)/, describeNb(ed.notebook));
+    } finally {
+      const pids = (await within('pool stats', api.pool.stats())).workers.map(w => w.pid);
+      await within('reset the launcher', setSetting('worker.launcher', undefined));
       await restartedFrom(pids);
       popups.restore();
       await closeNotebook(ed.notebook);
