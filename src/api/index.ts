@@ -11,6 +11,7 @@ import type { OutputPayload, PoolStatsPayload, RefsResult, SessionInfo } from '.
 import type { PyctxKernel } from '../kernel/controller';
 import type { NotebookRunner } from '../kernel/notebookRunner';
 import { bundleItems, errorItem, streamItem } from '../kernel/mime';
+import { onDidTrace, type TraceRecord } from '../kernel/trace';
 
 /** One output of executeCode (the Jupyter API's `Output`, which it does not export by name). */
 export type KernelOutput = ReturnType<Kernel['executeCode']> extends AsyncIterable<infer O> ? O : never;
@@ -40,6 +41,9 @@ export interface PyctxExtensionApi {
   };
   /** What the views registered (tree and status bar handles), for tests and tools. */
   views?: unknown;
+  /** Diagnostics: each finished end-to-end trace of a cell or executeCode while the
+   *  extension host runs with PYCTX_TRACE=1 (src/kernel/trace.ts), as printed. */
+  readonly debug: { readonly onTrace: vscode.Event<TraceRecord> };
 }
 
 export function createApi(kernel: PyctxKernel, client: PyctxClient): PyctxExtensionApi {
@@ -65,6 +69,7 @@ export function createApi(kernel: PyctxKernel, client: PyctxClient): PyctxExtens
       releaseSession: sessionId => client.releaseSession(sessionId),
       onDidChange: client.onRefsChanged,
     },
+    debug: { onTrace: onDidTrace },
   };
 }
 

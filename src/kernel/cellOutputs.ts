@@ -136,7 +136,17 @@ export class CellOutputWriter {
     this.append(output);
   }
 
-  /** Resolves when every write issued so far has been applied (call before exec.end). */
+  /**
+   * The run is over: buffered stream text is written now. Returns a promise only when
+   * updates of other cells' outputs are in flight (their own short executions); this
+   * execution's writes need no wait, since exec.end() applies them first, in order.
+   */
+  endOfRun(): Promise<void> | undefined {
+    this.flushStream();
+    return this.foreign.size ? Promise.allSettled([...this.foreign]).then(() => undefined) : undefined;
+  }
+
+  /** Resolves when every write issued so far has been applied. */
   async settled(): Promise<void> {
     this.flushStream();
     await Promise.allSettled([this.lastWrite, ...this.foreign]);

@@ -11,6 +11,7 @@ import { errorCode, type PyctxClient } from '../client';
 import type { ExecuteResult, OutputPayload, SessionInfo, SessionLostParams } from '../protocol/lsp';
 import { CellOutputWriter, DisplayRegistry, outputId as outputIdOf } from './cellOutputs';
 import { errorOutput } from './mime';
+import { CellTrace } from './trace';
 
 interface Task {
   readonly cell?: vscode.NotebookCell;
@@ -68,10 +69,11 @@ export class NotebookRunner implements vscode.Disposable {
   /** Queues cells in order; each shows as pending until its turn. */
   enqueueCells(cells: readonly vscode.NotebookCell[]): void {
     for (const cell of cells) {
+      const trace = CellTrace.begin('cell', this.uri, cell.index, 'kernel.executeHandler');
       const exec = this.controller.createNotebookCellExecution(cell);
       const task: Task = {
         cell,
-        run: () => this.runCell(exec),
+        run: () => this.runCell(exec, trace),
         cancel: () => exec.end(undefined),
       };
       exec.token.onCancellationRequested(() => {
@@ -90,6 +92,7 @@ export class NotebookRunner implements vscode.Disposable {
    * as Jupyter's executeCode: the next cell's execution order is not bumped.
    */
   runCode(code: string, onOutput: (o: OutputPayload) => void, token?: vscode.CancellationToken): Promise<ExecuteResult> {
+    const trace = CellTrace.begin('code', this.uri, undefined, 'api.executeCode');
     return new Promise<ExecuteResult>((resolve, reject) => {
       let started = false;
       let done = false;
@@ -97,7 +100,8 @@ export class NotebookRunner implements vscode.Disposable {
         run: async () => {
           if (token?.isCancellationRequested) { reject(new vscode.CancellationError()); return; }
           started = true;
-          try { resolve(await this.execute(code, undefined, onOutput, true)); } catch (err) { reject(err); } finally { done = true; }
+          trace?.mark('runner.start');
+          try { resolve(await this.execute(code, undefined, onOutput, true, undefined, trace)); } catch (err) { reject(err); } finally { done = true; trace?.finish(); }
         },
         cancel: () => reject(new vscode.CancellationError()),
       };
@@ -135,20 +139,25 @@ export class NotebookRunner implements vscode.Disposable {
     }
   }
 
-  private async execute(code: string, cell: vscode.NotebookCell | undefined, onOutput: (o: OutputPayload) => void, silent = false, executionId = randomUUID()): Promise<ExecuteResult & { restarted?: boolean }> {
+  private async execute(code: string, cell: vscode.NotebookCell | undefined, onOutput: (o: OutputPayload) => void, silent = false, executionId = randomUUID(), trace?: CellTrace): Promise<ExecuteResult & { restarted?: boolean }> {
     const running: Running = { executionId, restarted: false };
     this.running = running;
     this.setStatus('busy');
     try {
+      trace?.mark('client.request');
       const result = await this.client.execute(
-        { executionId: running.executionId, notebookUri: this.uri, code, cellIndex: cell?.index, cwd: notebookCwd(this.notebook), ...(silent ? { silent } : {}) },
-        onOutput,
+        { executionId: running.executionId, notebookUri: this.uri, code, cellIndex: cell?.index, cwd: notebookCwd(this.notebook), ...(silent ? { silent } : {}), ...(trace ? { trace: true } : {}) },
+        trace ? o => { trace.markOnce('client.output'); onOutput(o); } : onOutput,
       );
+      trace?.mark('client.reply');
+      trace?.addServer(result.trace);
       // An abort caused by our own restart is not a loss: restart() holds the new context.
       if (running.restarted && result.status === 'aborted') return { ...result, restarted: true };
       if (result.crash) this.markLost(result.crash.exitCode !== null || result.crash.signal !== null ? 'dead' : 'unknown');
       else {
-        if (!this.bound) void this.learnPid();   // bound implicitly by this run
+        // The reply names the worker: an implicit bind needs no pyctx/sessions round trip
+        // after the run to learn it (that request used to follow every first cell).
+        if (result.pid !== undefined) this.pid = result.pid;
         this.bound = true;
         if (!silent) this.lastCount = result.executionCount || this.lastCount;
       }
@@ -163,28 +172,21 @@ export class NotebookRunner implements vscode.Disposable {
     }
   }
 
-  /** The worker pid of an implicit bind (execute does not return it; the pushed stats would, a little later). */
-  private async learnPid(): Promise<void> {
-    try {
-      const mine = (await this.client.sessions()).find(x => x.notebookUri === this.uri);
-      if (mine && this.bound) this.pid = mine.pid;
-    } catch { /* server restarting: the next stats push tells */ }
-  }
-
-  private async runCell(exec: vscode.NotebookCellExecution): Promise<void> {
+  private async runCell(exec: vscode.NotebookCellExecution, trace?: CellTrace): Promise<void> {
     const cell = exec.cell;
     const code = cell.document.getText();
     exec.start(Date.now());
+    trace?.mark('runner.start');
     void exec.clearOutput();
     this.displays.forgetCell(cell);
-    if (!code.trim()) { exec.end(true, Date.now()); return; }
+    if (!code.trim()) { exec.end(true, Date.now()); trace?.mark('exec.end'); trace?.finish(); return; }
     exec.executionOrder = this.bound ? this.lastCount + 1 : 1;
     const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items));
     const executionId = randomUUID();
     const ended = this.rememberRun(executionId, cell);
     let ok = false;
     try {
-      const r = await this.execute(code, cell, o => writer.handle(o), false, executionId);
+      const r = await this.execute(code, cell, o => writer.handle(o), false, executionId, trace);
       exec.executionOrder = r.executionCount || exec.executionOrder;
       if (r.result) writer.display(r.result.data, r.result.metadata, undefined, exec.executionOrder);
       if (r.error) writer.appendOutput(errorOutput(r.error.ename, r.error.evalue, r.error.traceback));
@@ -194,9 +196,19 @@ export class NotebookRunner implements vscode.Disposable {
     } catch (err) {
       writer.appendOutput(requestErrorOutput(err));
     }
-    await writer.settled();
+    // No wait for this execution's own output writes: exec.end() sends VS Code's pending
+    // batch of them first, in order, and then completes the execution. Awaiting them (as
+    // this did) cost VS Code's 10 ms update-batching timer plus a round trip to the
+    // workbench on every cell. Only writes to other cells (update_display by id, each a
+    // short execution of its own) are still awaited, and only when there are some.
+    const foreign = writer.endOfRun();
+    if (foreign) await foreign;
     exec.end(ok, Date.now());
     ended();
+    if (trace) {
+      trace.mark('exec.end');
+      void writer.settled().then(() => { trace.mark('outputs.applied'); trace.finish(); });
+    }
     if (!ok) this.cancelPending();
   }
 

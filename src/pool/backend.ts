@@ -30,6 +30,7 @@ export interface SendExtra {
   onEvent?: (ev: Record<string, unknown>) => void;
   onInput?: ExecuteOptions['onInput'];
   queueTimeoutMs?: number;
+  onTrace?: ExecuteOptions['onTrace'];
 }
 
 /** What the backend may use of the pool (internal port, not public API). */
@@ -126,7 +127,7 @@ export function makeBackend(core: PoolCore): ContextBackend {
       if (opts.storeHistory === false) fields.store_history = false;
       try {
         return toExecuteResult(await core.send(s, ctx.sessionId, Op.exec, fields, opts,
-          { cell: true, onEvent: cellEventHandler(opts), onInput: opts.onInput, queueTimeoutMs: core.opts.queueTimeoutMs }));
+          { cell: true, onEvent: cellEventHandler(opts), onInput: opts.onInput, queueTimeoutMs: core.opts.queueTimeoutMs, onTrace: opts.onTrace }));
       } catch (e) {
         const asCell = cellErrorResult(e);
         if (asCell) return asCell;

@@ -717,6 +717,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       signal: opts.signal,
       onEvent: extra.onEvent,
       onInput: extra.onInput,
+      onTrace: extra.onTrace,
     });
     if (op === Op.exec && !extra.cell) {
       const pid = slot.worker.pid;

@@ -141,7 +141,13 @@ export interface ExecuteOptions extends CallOptions {
   onInput?: (req: InputRequest) => Promise<string | null> | string | null;
   /** Count this cell in execution_count / output history. Default true. */
   storeHistory?: boolean;
+  /** Diagnostics (the server's PYCTX_TRACE): called when the request frame is written to
+   *  the worker ('pool.write') and when its reply frame has been decoded ('pool.reply'). */
+  onTrace?: (hop: TraceHopName) => void;
 }
+
+/** The pool's hops of a traced execute (see ExecuteOptions.onTrace). */
+export type TraceHopName = 'pool.write' | 'pool.reply';
 
 export interface ExecuteResult {
   status: 'ok' | 'error';

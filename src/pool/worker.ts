@@ -50,6 +50,8 @@ export interface Job {
   signal?: AbortSignal;
   onEvent?: (ev: Record<string, unknown>) => void;
   onInput?: (req: InputRequest) => Promise<string | null> | string | null;
+  /** Diagnostics: frame written to the worker, reply frame decoded (ExecuteOptions.onTrace). */
+  onTrace?: (hop: 'pool.write' | 'pool.reply') => void;
 }
 
 interface LiveJob extends Job {
@@ -418,6 +420,7 @@ export class Worker extends EventEmitter {
     this.current = job;
     this.lastMainId = job.id;
     this.stdin.write(job.frame);
+    job.onTrace?.('pool.write');
     this.emit('busy', true);
   }
 
@@ -442,6 +445,7 @@ export class Worker extends EventEmitter {
       }
       return;
     }
+    job.onTrace?.('pool.reply');
     if (job.timedOut) {
       this.settle(job, new PyCtxError('timeout', `${job.op} exceeded ${job.timeoutMs} ms and was interrupted`, { pid: this.pid }));
     } else if (msg.ok === true) {

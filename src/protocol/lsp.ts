@@ -122,7 +122,12 @@ export interface ExecuteParams extends NotebookParams {
   /** Not a cell run (the Jupyter API's executeCode): the notebook's execution count
    *  stays, no `_N`/result ref is held; the reply's executionCount is the current one. */
   silent?: boolean;
+  /** Record a timestamped trace of this run's hops in the server (PYCTX_TRACE=1 on the client). */
+  trace?: boolean;
 }
+/** One step of a traced execution; `t` is milliseconds since the epoch, fractional
+ *  (performance.timeOrigin + performance.now(), comparable across local processes). */
+export interface TraceHop { hop: string; t: number }
 export interface ExecuteResult {
   status: 'ok' | 'error' | 'aborted';   // aborted: worker crashed / restarted mid-cell
   executionCount: number;
@@ -132,6 +137,10 @@ export interface ExecuteResult {
   /** Displays that follow result and error (figures flushed as the cell ended: Jupyter's order). */
   afterResult?: { data: MimeBundle; metadata: Record<string, unknown>; displayId?: string }[];
   crash?: { exitCode: number | null; signal: string | null; message: string };
+  /** Pid of the worker that ran it (the client learns an implicit bind's pid without a pyctx/sessions round trip). */
+  pid?: number;
+  /** The server's hops when `trace` was asked: server.received, server.session, pool.write, pool.reply, server.reply. */
+  trace?: TraceHop[];
 }
 export const execute = new RequestType<ExecuteParams, ExecuteResult, void>('pyctx/execute');
 export const executeParams: ParamsSchema<ExecuteParams> = {

@@ -10,6 +10,7 @@ import type { ExecuteParams, ExecuteResult, InputReply, InputRequestParams, Outp
 import { PyctxServerError, requireString } from './errors';
 import { jsonSafeBundle, OutputSink } from './outputs';
 import type { NotebookSession, NotebookSessions } from './sessions';
+import { hopRecorder } from './trace';
 
 export interface ExecuteDeps {
   sessions: NotebookSessions;
@@ -26,11 +27,14 @@ export interface ExecuteDeps {
 const CONTEXT_GONE = new Set(['worker_crashed', 'context_not_bound', 'session_worker_unavailable']);
 
 export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token?: CancellationToken): Promise<ExecuteResult> {
+  const trace = hopRecorder(params?.trace);
+  trace?.mark('server.received');
   const notebookUri = requireString(params?.notebookUri, 'notebookUri');
   const executionId = requireString(params.executionId, 'executionId');
   if (typeof params.code !== 'string') throw new PyctxServerError('bad_request', 'code must be a string');
   const silent = params.silent === true;
   const { session } = await deps.sessions.ensure(notebookUri, params.cwd);
+  trace?.mark('server.session');
   const sink = new OutputSink({ executionId, send: deps.sendOutput, coalesceMs: deps.coalesceMs, maxBytes: deps.maxBytes });
   if (!silent) {
     // Late output from now on belongs to this cell; the previous cell's pending text goes out first.
@@ -60,16 +64,19 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
       },
       // Silent runs (API executeCode) are not cells: no count, no held `_N` result.
       ...(silent ? { storeHistory: false } : {}),
+      ...(trace ? { onTrace: (hop: string) => trace.mark(hop) } : {}),
     });
     if (!silent) session.executionCount = r.executionCount;
     sink.flush();
-    const out: ExecuteResult = { status: r.status, executionCount: silent ? session.executionCount : r.executionCount };
+    // The pid rides on the reply: the client needs no pyctx/sessions round trip after an implicit bind.
+    const out: ExecuteResult = { status: r.status, executionCount: silent ? session.executionCount : r.executionCount, pid: session.pid };
     if (r.result) out.result = { data: jsonSafeBundle(r.result.data), metadata: r.result.metadata ?? {} };
     if (r.error) out.error = r.error;
     if (r.afterResult) {
       out.afterResult = r.afterResult.map(d => ({ data: jsonSafeBundle(d.data), metadata: d.metadata ?? {}, displayId: d.displayId }));
     }
     if (sink.truncated) out.truncated = true;
+    if (trace) { trace.mark('server.reply'); out.trace = trace.hops; }
     return out;
   } catch (err) {
     sink.flush();
