@@ -1,0 +1,73 @@
+// Stream benchmark (issue 12): 100,000 printed lines through the pool (worker
+// capture of fd 1 -> stream events -> onStream) against a bare-pipe floor measured
+// in the same run with the same interpreter: the same print loop into a 64 KiB
+// buffered pipe read by this process (bench/stream-floor.py). Also shown: the same
+// floor with a line-buffered stream (one write per line, as a live stdout is).
+// Interleaved runs, medians; target: pool <= 1.3x the batch floor.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Pool } from '../src/pool/index';
+
+const LINES = 100_000;
+const RUNS = 11;
+const CODE = `for i in range(${LINES}):\n    print(i)`;
+
+function floorClient(python: string): { run: (mode: 'batch' | 'line') => Promise<number>; close: () => void } {
+  const child = spawn(python, [path.join(__dirname, 'stream-floor.py'), String(LINES)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let waiting: ((lines: number) => void) | null = null;
+  let lines = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    if (chunk[chunk.length - 1] === 0) { const w = waiting; waiting = null; const n = lines; lines = 0; w?.(n); }
+  });
+  return {
+    run: mode => new Promise(resolve => { waiting = resolve; child.stdin.write(`${mode}\n`); }),
+    close: () => { child.stdin.end(); child.kill(); },
+  };
+}
+
+const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+
+async function measure(python: string): Promise<void> {
+  const pool = await Pool.start({ python, size: 1, warm: 1 });
+  const ctx = await pool.bind('new', { owner: 'bench' });
+  const floor = floorClient(pool.python);
+  const samples = { pool: [] as number[], batch: [] as number[], line: [] as number[] };
+  try {
+    const viaPool = async () => {
+      let n = 0;
+      await ctx.execute(CODE, { onStream: s => { for (let i = s.text.indexOf('\n'); i >= 0; i = s.text.indexOf('\n', i + 1)) n++; } });
+      return n;
+    };
+    for (let r = 0; r <= RUNS; r++) {
+      for (const which of ['pool', 'batch', 'line'] as const) {
+        const t = process.hrtime.bigint();
+        const n = which === 'pool' ? await viaPool() : await floor.run(which);
+        const dt = Number(process.hrtime.bigint() - t);
+        if (n !== LINES) throw new Error(`${which}: ${n} lines arrived, expected ${LINES}`);
+        if (r > 0) samples[which].push(dt);   // round 0 warms up
+      }
+    }
+  } finally {
+    floor.close();
+    await ctx.unbind().catch(() => undefined);
+    await pool.close();
+  }
+  const p = median(samples.pool);
+  const b = median(samples.batch);
+  console.log(`\n### ${python} -> ${pool.python} (codec ${pool.codec}); ${LINES.toLocaleString('en')} printed lines, ${RUNS} interleaved runs, medians`);
+  console.log(`pool ctx.execute (capture -> stream events)   ${ms(p)}`);
+  console.log(`floor: bare pipe, 64 KiB batches             ${ms(b)}`);
+  console.log(`  bare pipe, line-buffered (a write per line) ${ms(median(samples.line))}`);
+  console.log(`ratio pool/floor ${(p / b).toFixed(2)}x (target <= 1.3x: ${p / b <= 1.3 ? 'met' : 'MISSED'})`);
+}
+
+export async function run(): Promise<void> {
+  const targets = ['python3'];
+  if (existsSync('/usr/bin/python3')) targets.push('/usr/bin/python3');
+  for (const t of targets) await measure(t);
+}
+
+if (require.main === module) run().catch(e => { console.error(e); process.exit(1); });

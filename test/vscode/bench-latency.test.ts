@@ -1,0 +1,162 @@
+// Benchmark (not a test; runs only with PYCTX_BENCH=1, see `npm run bench:vscode`):
+// editor latency against VS Code's own floor, measured in the same VS Code run.
+// A no-op NotebookController (support/latency.ts) ends each execution at once with
+// one output; every pyctx figure is printed beside that floor and the difference.
+// Runs are interleaved (pyctx, floor, floor, pyctx, ...) so load drift hits both:
+//   repeat   re-running a bound `1+1` cell: notebook.cell.execute -> executionSummary
+//   first    the first cell of a fresh notebook with a warm pool (implicit bind)
+//   api      executeCode('1+1') through the exported API, against the library's own
+//            round trip (ctx.execute('1+1') on a Pool started in this process)
+// Then one traced run of each (PYCTX_TRACE=1) shows where the time goes.
+// PYCTX_BENCH_LATENCY_RUNS=N changes the number of runs (default 21).
+import * as assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import type { TraceRecord } from '../../src/kernel/trace';
+import type { Pool as PoolClass } from '../../src/pool';
+import { CONTROLLER_ID, EXTENSION_ID, closeAllEditors, outputItems, waitFor } from './support/notebook';
+import { closeNotebook, pyctxApi, writeNotebook } from './support/kernel';
+import { NOOP_CONTROLLER_ID, bringToFront, median, registerNoopController, selectController, sleep, timeCell } from './support/latency';
+
+const RUNS = Math.max(1, Number(process.env.PYCTX_BENCH_LATENCY_RUNS || 21));
+const API_RUNS = Math.max(RUNS, 101);
+/** Quiet time before each timed run: the previous run's stats push (50 ms later) and renders settle. */
+const SETTLE_MS = 120;
+
+async function openWith(name: string, sources: string[], controller: string): Promise<vscode.NotebookEditor> {
+  const uri = writeNotebook(name, sources);
+  await vscode.commands.executeCommand('vscode.open', uri, { preview: false });
+  const ed = await waitFor(`an editor for ${name}`, () => vscode.window.visibleNotebookEditors.find(e => e.notebook.uri.toString() === uri.toString()), 20_000);
+  await selectController(ed, controller);
+  return ed;
+}
+
+function assertShows2(ed: vscode.NotebookEditor, index: number, who: string): void {
+  const items = outputItems(ed.notebook.cellAt(index));
+  assert.ok(items.some(i => i.mime === 'text/plain' && i.text === '2'), `${who}: cell ${index} shows 2 (${JSON.stringify(items)})`);
+}
+
+async function warmPoolQuiet(): Promise<void> {
+  const api = await pyctxApi();
+  await waitFor('a warm idle worker and none starting', async () => {
+    const s = await api.pool.stats();
+    return s.availableWorkers >= 1 && !s.workers.some(w => w.state === 'starting');
+  }, 60_000);
+  await sleep(200);   // the new worker's start-up CPU is over
+}
+
+const f1 = (x: number) => x.toFixed(1);
+const spread = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return `p25 ${f1(s[Math.floor(s.length / 4)])}, p75 ${f1(s[Math.floor(3 * s.length / 4)])}`; };
+
+function row(label: string, mine: number[], floor: number[], target: number, unit = 'ms'): string {
+  const d = median(mine) - median(floor);
+  const verdict = d <= target ? 'met' : 'MISSED';
+  return `  ${label.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(floor)).padStart(7)} ${(d >= 0 ? '+' : '') + f1(d)}`.padEnd(72)
+    + ` <= +${target} ${unit}: ${verdict}\n      (pyctx ${spread(mine)}; floor ${spread(floor)})`;
+}
+
+suite('bench: editor latency against VS Code\'s floor', function () {
+  this.timeout(1_800_000);
+  suiteSetup(function () { if (process.env.PYCTX_BENCH !== '1') this.skip(); });
+  teardown(closeAllEditors);
+
+  test(`pyctx vs a no-op controller, ${RUNS} interleaved runs each`, async () => {
+    const api = await pyctxApi();
+    const noop = registerNoopController();
+    const repeat = { pyctx: [] as number[], floor: [] as number[] };
+    const first = { pyctx: [] as number[], floor: [] as number[] };
+    const apiRuns = { pyctx: [] as number[], floor: [] as number[] };
+    let pool: PoolClass | undefined;
+    try {
+      // ---- repeat cell: two bound notebooks, one per controller --------------------------
+      let edP = await openWith('lat-repeat-pyctx.ipynb', ['1+1'], CONTROLLER_ID);
+      let edN = await openWith('lat-repeat-noop.ipynb', ['1+1'], NOOP_CONTROLLER_ID);
+      for (let i = 0; i < 3; i++) {   // warm-up (binds pyctx's notebook), untimed
+        edP = await bringToFront(edP); await timeCell(edP, 0);
+        edN = await bringToFront(edN); await timeCell(edN, 0);
+      }
+      await warmPoolQuiet();
+      for (let i = 0; i < RUNS; i++) {
+        const order: ('pyctx' | 'floor')[] = i % 2 ? ['floor', 'pyctx'] : ['pyctx', 'floor'];
+        for (const who of order) {
+          if (who === 'pyctx') edP = await bringToFront(edP); else edN = await bringToFront(edN);
+          await sleep(SETTLE_MS);
+          repeat[who].push((await timeCell(who === 'pyctx' ? edP : edN, 0)).ms);
+        }
+      }
+      assertShows2(edP, 0, 'pyctx');
+      assertShows2(edN, 0, 'floor');
+
+      // ---- executeCode('1+1') vs the library's own round trip, in this process --------
+      const stats = await api.pool.stats();
+      const lib = createRequire(__filename)(path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'index.cjs')) as typeof import('../../src/pool');
+      pool = await lib.Pool.start({ python: stats.python, size: 1, warm: 1 });
+      const ctx = await pool.bind('new', { owner: 'bench' });
+      const kernel = (await api.getKernel(edP.notebook.uri))!;
+      const token = new vscode.CancellationTokenSource().token;
+      const viaApi = async () => { for await (const o of kernel.executeCode('1+1', token)) void o; };
+      const viaLib = () => ctx.execute('1+1');
+      for (let i = 0; i < 30; i++) { await viaApi(); await viaLib(); }
+      for (let i = 0; i < API_RUNS; i++) {
+        for (const who of (i % 2 ? ['floor', 'pyctx'] : ['pyctx', 'floor']) as ('pyctx' | 'floor')[]) {
+          const t = performance.now();
+          await (who === 'pyctx' ? viaApi() : viaLib());
+          apiRuns[who].push(performance.now() - t);
+        }
+      }
+      await ctx.unbind();
+      await closeAllEditors();
+
+      // ---- first cell of a fresh notebook, warm pool -----------------------------------
+      for (let i = 0; i < RUNS; i++) {
+        const order: ('pyctx' | 'floor')[] = i % 2 ? ['floor', 'pyctx'] : ['pyctx', 'floor'];
+        for (const who of order) {
+          await warmPoolQuiet();
+          const ed = await openWith(`lat-first-${who}-${i}.ipynb`, ['1+1'], who === 'pyctx' ? CONTROLLER_ID : NOOP_CONTROLLER_ID);
+          await sleep(SETTLE_MS);
+          first[who].push((await timeCell(ed, 0)).ms);
+          assertShows2(ed, 0, who);
+          await closeNotebook(ed.notebook);
+        }
+      }
+
+      // ---- one traced run of each, to show where the time goes -------------------------
+      const traces: TraceRecord[] = [];
+      const sub = api.debug.onTrace(r => traces.push(r));
+      process.env.PYCTX_TRACE = '1';
+      let commandAt = 0;
+      try {
+        await warmPoolQuiet();
+        const ed = await openWith('lat-trace.ipynb', ['1+1'], CONTROLLER_ID);
+        await sleep(SETTLE_MS);
+        const fresh = await timeCell(ed, 0);
+        await sleep(SETTLE_MS);
+        const again = await timeCell(ed, 0);
+        commandAt = performance.timeOrigin + again.t0;
+        const k = (await api.getKernel(ed.notebook.uri))!;
+        for await (const o of k.executeCode('1+1', token)) void o;
+        await waitFor('3 traces', () => traces.length >= 3, 10_000);
+        console.log(`traced: fresh-notebook cell ${f1(fresh.ms)} ms, repeat cell ${f1(again.ms)} ms `
+          + `(command -> executeHandler of the repeat: ${f1(traces[1].hops[0].t - commandAt)} ms; the traces are printed above)`);
+      } finally {
+        delete process.env.PYCTX_TRACE;
+        sub.dispose();
+      }
+    } finally {
+      noop.dispose();
+      await pool?.close();
+    }
+
+    console.log([
+      `editor latency vs VS Code's floor (real VS Code ${vscode.version}; medians in ms; ${RUNS} interleaved runs, executeCode ${API_RUNS}):`,
+      `  ${''.padEnd(44)} ${'pyctx'.padStart(7)} ${'floor'.padStart(7)} diff`,
+      row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5),
+      row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30),
+      row("executeCode('1+1') vs library ctx.execute", apiRuns.pyctx, apiRuns.floor, 1),
+      '  floor: a no-op NotebookController (one output, ends at once) for the cells; the library round trip for executeCode.',
+    ].join('\n'));
+    assert.equal(repeat.pyctx.length, RUNS);
+  });
+});

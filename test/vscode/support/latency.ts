@@ -1,0 +1,80 @@
+// Helpers for the latency bench and its behaviour test (test/vscode/bench-latency.test.ts,
+// test/vscode/latency.test.ts): the no-op NotebookController that measures VS Code's own
+// floor, and the timing of one execution from the execute command to the cell's
+// executionSummary (the moment the editor shows the run as finished).
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { EXTENSION_ID, waitFor } from './notebook';
+
+export const NOOP_CONTROLLER_ID = 'pyctx-bench-noop';
+
+/**
+ * VS Code's floor: a controller for the same notebook type that ends each execution
+ * at once with one output (text/plain "2", what `1+1` shows). Everything it costs is
+ * the editor's own: the command, the execution's start/output/end messages, the
+ * workbench applying them. Registered by the test code, which the extension host
+ * attributes to the extension under test, so it is selected with EXTENSION_ID.
+ */
+export function registerNoopController(): vscode.NotebookController {
+  const c = vscode.notebooks.createNotebookController(NOOP_CONTROLLER_ID, 'jupyter-notebook', 'no-op (VS Code floor)', cells => {
+    for (const cell of cells) {
+      const exec = c.createNotebookCellExecution(cell);
+      exec.start(Date.now());
+      void exec.replaceOutput([new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text('2', 'text/plain')])]);
+      exec.end(true, Date.now());
+    }
+  });
+  c.supportedLanguages = ['python'];
+  c.supportsExecutionOrder = true;
+  return c;
+}
+
+export async function selectController(editor: vscode.NotebookEditor, id: string): Promise<void> {
+  await vscode.commands.executeCommand('notebook.selectKernel', { notebookEditor: editor, id, extension: EXTENSION_ID });
+}
+
+/** Resolves (performance.now()) when the cell's executionSummary shows a finished run newer than `before`. */
+export function summaryChanged(cell: vscode.NotebookCell, before: number | undefined, timeoutMs = 60_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { sub.dispose(); reject(new Error(`cell ${cell.index} did not finish within ${timeoutMs} ms`)); }, timeoutMs);
+    const sub = vscode.workspace.onDidChangeNotebookDocument(e => {
+      if (e.notebook !== cell.notebook) return;
+      if (!e.cellChanges.some(c => c.cell === cell && c.executionSummary !== undefined)) return;
+      const s = cell.executionSummary;
+      if (s?.success === undefined || s.timing?.endTime === undefined || s.timing.endTime === before) return;
+      const t = performance.now();
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(t);
+    });
+  });
+}
+
+/**
+ * Runs cell `index` of a notebook that is already the active editor and returns the
+ * milliseconds from `notebook.cell.execute` to its finished executionSummary, with
+ * the command's start time (performance.now()).
+ */
+export async function timeCell(editor: vscode.NotebookEditor, index: number): Promise<{ ms: number; t0: number }> {
+  const cell = editor.notebook.cellAt(index);
+  const done = summaryChanged(cell, cell.executionSummary?.timing?.endTime);
+  const t0 = performance.now();
+  await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: index, end: index + 1 }], document: editor.notebook.uri });
+  return { ms: (await done) - t0, t0 };
+}
+
+/** Makes `editor`'s notebook the active one (cell commands act on the active editor), untimed. */
+export async function bringToFront(editor: vscode.NotebookEditor): Promise<vscode.NotebookEditor> {
+  if (vscode.window.activeNotebookEditor?.notebook === editor.notebook) return editor;
+  const e = await vscode.window.showNotebookDocument(editor.notebook);
+  await waitFor('the notebook to be active', () => vscode.window.activeNotebookEditor?.notebook === editor.notebook, 10_000);
+  return e;
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
