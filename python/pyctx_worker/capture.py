@@ -15,6 +15,15 @@ pipe) into the pending segments, then its own text. stdout writes cost nothing
 extra. After _ORDERED_WRITES such writes in one request (a loop alternating the
 two streams), the rest of the request is ordered per stream only, as raw fd
 writes from C code or child processes always are.
+
+sys.stdout is line-buffered, so a print() reaches the pipe at once and keeps its
+place among os.write(1) and child-process output. A flood of prints (at least
+_FLOOD_LINES lines in one batch window) would then cost a write system call per
+line, several times the cost of the loop itself, so during a flood sys.stdout is
+switched to block buffering (one write per 64 KiB): the batching thread switches
+it when it sees the flood and back when _FLOOD_QUIET_MS pass without output (the
+buffered tail then goes out), and drain() switches it back at the request's end.
+Only while a flood lasts may raw fd 1 writes overtake buffered prints.
 """
 
 import codecs
@@ -37,6 +46,9 @@ _DELAY = 0.005
 _F_SETPIPE_SZ = 1031
 _UNOWNED_MAX = 1 << 20
 _ORDERED_WRITES = 1000
+_FLOOD_LINES = 128
+_FLOOD_QUIET_MS = 20
+_CHUNK = 8192  # io.TextIOWrapper's default chunk size
 
 
 class Capture:
@@ -56,6 +68,12 @@ class Capture:
         self.ordered_rid = None     # request whose ordered stderr writes are being counted
         self.ordered_left = 0
         self.divert = None          # callable(name, text) -> True when it took the text (%%capture)
+        self.stdout = None          # the sys.stdout we installed (its buffering follows floods)
+        self.flooding = False       # sys.stdout block-buffered for a flood of prints
+        self.active = False         # a request runs (begin(), then False): floods never outlive it
+        self.run = 0                # counts requests, so a flood is switched on for its own only
+        self.mode_lock = threading.Lock()
+        self.lines = 0              # stdout newlines read since the batching thread last looked
 
     def install(self):
         """Point fds 1/2 at capture pipes and rebuild sys.stdout/sys.stderr on them."""
@@ -79,10 +97,18 @@ class Capture:
                          errors="backslashreplace", line_buffering=True)
             setattr(sys, attr, stream)
             setattr(sys, "__%s__" % attr, stream)
+            if fd == 1:
+                self.stdout = stream
         sys.stderr._capture = self
         sys.stderr._stdout = sys.stdout
         t = threading.Thread(target=self._run, name="pyctx-capture", daemon=True)
         t.start()
+
+    def begin(self, rid):
+        """A request starts: its output belongs to `rid`."""
+        self.request_id = rid
+        self.run += 1
+        self.active = True
 
     def read_fds(self):
         """{stream name: read-end fd}. The pool reopens these through /proc on Linux,
@@ -132,6 +158,8 @@ class Capture:
                 self._forget(fd)
                 break
             got += len(chunk)
+            if self.fds[fd] == "stdout":
+                self.lines += chunk.count(b"\n")
             self._append(fd, chunk)
         return got
 
@@ -183,10 +211,12 @@ class Capture:
         flooding = False
         while True:
             try:
-                ready = poll()
+                ready = poll(_FLOOD_QUIET_MS if self.flooding else None)
             except InterruptedError:
                 continue
             if not ready:
+                if self.flooding:  # the flood is over: line buffering again, its tail goes out
+                    self._set_flood(False)
                 continue
             if not flooding:
                 time.sleep(_DELAY)  # let a burst of small writes become one event
@@ -195,6 +225,33 @@ class Capture:
                 # nothing left to gain and the delay would only cap throughput.
                 flooding = self._read_available() >= _BATCH
                 self._emit()
+                lines, self.lines = self.lines, 0
+                run = self.run
+            if lines >= _FLOOD_LINES and not self.flooding:
+                self._set_flood(True, run)
+
+    def _set_flood(self, on, run=None):
+        """Block (on) or line buffering for our sys.stdout, from the batching thread.
+        reconfigure() flushes what Python holds into the pipe first: this runs right
+        after the thread emptied the pipe, so that write cannot block on a full pipe
+        (which only this thread drains); TextIOWrapper's own state is consistent here,
+        since it hands its pending text off before every write to the fd. The lock is
+        only tried: drain() may hold it while its own flush waits for this thread."""
+        if not self.mode_lock.acquire(False):
+            return
+        try:
+            if self.flooding == on or (on and not (self.active and self.run == run)):
+                return
+            self.flooding = on
+            try:
+                self.stdout.reconfigure(line_buffering=not on)
+                # A flood's writes are 64 KiB; otherwise text without a newline waits for
+                # 8 KiB (Python's default), as before.
+                self.stdout._CHUNK_SIZE = _BATCH if on else _CHUNK
+            except Exception:  # closed or replaced by user code: stay line-buffered
+                self.flooding = False
+        finally:
+            self.mode_lock.release()
 
     # -- request end (main thread)
 
@@ -202,6 +259,19 @@ class Capture:
         """Send everything written so far to fds 1/2 (and Python's buffers)."""
         if "ctypes" in sys.modules:
             _flush_c_stdio()
+        # Under mode_lock, so a flood the batching thread is just switching on is seen.
+        # Blocking here is safe: that thread only tries the lock, never waits for it.
+        with self.mode_lock:
+            if self.flooding:
+                try:
+                    if self.active:  # mid-request (a display, input()): the flood's text goes first
+                        self.stdout.flush()
+                    else:  # the request's flood ends with it; the next one starts line-buffered
+                        self.flooding = False
+                        self.stdout.reconfigure(line_buffering=True)
+                        self.stdout._CHUNK_SIZE = _CHUNK
+                except Exception:
+                    pass
         try:
             sys.stdout.flush()
         except Exception:
@@ -216,6 +286,8 @@ class Capture:
                     self._read_available()
                 if self.pending:
                     self._emit()
+                if not self.active:
+                    self.lines = 0  # what the request printed can no longer start a flood
 
 
 class _OrderedStderr(io.TextIOWrapper):

@@ -195,6 +195,7 @@ class Worker:
                 self.handle(req)
             except KeyboardInterrupt:
                 execution.state.running = False
+                self.capture.active = False
                 self.busy = False
 
     def handle(self, req):
@@ -215,7 +216,7 @@ class Worker:
             self.writer.send(_error(rid if type(rid) is int else None,
                                     ErrorCode.PROTOCOL_ERROR, msg))
             return
-        self.capture.request_id = rid
+        self.capture.begin(rid)
         self.busy = True
         token = runtime.enter(req.get("runtime_context"))
         # fresh_namespace: a stateless caller's code runs in a throwaway __main__-like
@@ -243,6 +244,7 @@ class Worker:
         finally:
             runtime.leave(token)
             self.ns = kept_ns
+        self.capture.active = False  # before the last drain: it ends a flood (see capture.py)
         self.capture.drain()
         self.writer.send(reply)
         self.busy = False

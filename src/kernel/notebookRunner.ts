@@ -21,8 +21,10 @@ interface Task {
 
 interface Running { executionId: string; restarted: boolean; interruptedAt?: number }
 
+/** How a run ended, as its cell's executionSummary shows it (late appends keep it). */
+interface RunSummary { executionOrder?: number; startTime?: number; endTime?: number; success?: boolean }
 /** A cell run whose late output (printed after it ended) still goes to its cell. */
-interface RecentRun { cell: vscode.NotebookCell; done: Promise<void> }
+interface RecentRun { cell: vscode.NotebookCell; done: Promise<void>; summary?: RunSummary }
 /** How many recent runs are remembered (the server tags late output with the last one). */
 const RECENT_RUNS = 16;
 
@@ -175,7 +177,8 @@ export class NotebookRunner implements vscode.Disposable {
   private async runCell(exec: vscode.NotebookCellExecution, trace?: CellTrace): Promise<void> {
     const cell = exec.cell;
     const code = cell.document.getText();
-    exec.start(Date.now());
+    const startTime = Date.now();
+    exec.start(startTime);
     trace?.mark('runner.start');
     void exec.clearOutput();
     this.displays.forgetCell(cell);
@@ -203,20 +206,28 @@ export class NotebookRunner implements vscode.Disposable {
     // short execution of its own) are still awaited, and only when there are some.
     const foreign = writer.endOfRun();
     if (foreign) await foreign;
-    exec.end(ok, Date.now());
-    ended();
-    if (trace) {
-      trace.mark('exec.end');
-      void writer.settled().then(() => { trace.mark('outputs.applied'); trace.finish(); });
-    }
+    const endTime = Date.now();
+    exec.end(ok, endTime);
+    trace?.mark('exec.end');
+    // Late output waits (off the cell's path) until this run's outputs are in
+    // cell.outputs, so that it continues the run's last stream output.
+    const summary = { executionOrder: exec.executionOrder, startTime, endTime, success: ok };
+    void writer.settled().then(() => {
+      ended(summary);
+      if (trace) { trace.mark('outputs.applied'); trace.finish(); }
+    });
     if (!ok) this.cancelPending();
   }
 
   /** Remembers a cell run for its late output; call the returned function once the run's execution ended. */
-  private rememberRun(executionId: string, cell: vscode.NotebookCell): () => void {
-    let ended!: () => void;
-    const done = new Promise<void>(resolve => { ended = resolve; });
-    this.recentRuns.set(executionId, { cell, done });
+  private rememberRun(executionId: string, cell: vscode.NotebookCell): (summary: RunSummary) => void {
+    let resolveDone!: () => void;
+    const done = new Promise<void>(resolve => { resolveDone = resolve; });
+    const run: RecentRun = { cell, done };
+    // The summary is kept here because the cell's executionSummary only reflects the
+    // end once the workbench has applied it (a round trip after exec.end).
+    const ended = (summary: RunSummary): void => { run.summary = summary; resolveDone(); };
+    this.recentRuns.set(executionId, run);
     this.newestRun.set(cell, executionId);
     for (const id of this.recentRuns.keys()) {
       if (this.recentRuns.size <= RECENT_RUNS) break;
@@ -248,25 +259,26 @@ export class NotebookRunner implements vscode.Disposable {
         // The cell's newest run must have ended (its own execution owns the cell until then).
         await this.recentRuns.get(this.newestRun.get(cell) ?? '')?.done;
         const newest = this.newestRun.get(cell);
-        return this.appendLate(cell, queue.pending.splice(0).filter(p => p.executionId === newest));
+        return this.appendLate(cell, queue.pending.splice(0).filter(p => p.executionId === newest), this.recentRuns.get(newest ?? '')?.summary);
       })
       .catch(() => undefined)
       .finally(() => { if (queue.pending.length === 0 && this.lateQueues.get(cell) === queue) this.lateQueues.delete(cell); });
   }
 
-  private async appendLate(cell: vscode.NotebookCell, batch: OutputPayload[]): Promise<void> {
+  private async appendLate(cell: vscode.NotebookCell, batch: OutputPayload[], run: RunSummary | undefined): Promise<void> {
     const queuedAgain = this.queue.some(t => t.cell === cell);
     if (!batch.length || queuedAgain || cell.index < 0 || this.notebook.isClosed) return;
-    const summary = cell.executionSummary;
+    const shown = cell.executionSummary;
+    const summary = run ?? { executionOrder: shown?.executionOrder, startTime: shown?.timing?.startTime, endTime: shown?.timing?.endTime, success: shown?.success };
     const exec = this.controller.createNotebookCellExecution(cell);
     try {
-      exec.executionOrder = summary?.executionOrder;
-      exec.start(summary?.timing?.startTime);
+      exec.executionOrder = summary.executionOrder;
+      exec.start(summary.startTime);
       const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items), true);
       for (const o of batch) writer.handle(o);
       await writer.settled();
     } finally {
-      exec.end(summary?.success, summary?.timing?.endTime);
+      exec.end(summary.success, summary.endTime);
     }
   }
 
