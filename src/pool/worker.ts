@@ -18,7 +18,7 @@ import { Heartbeat } from './heartbeat';
 import { launchArgv, launcherName } from './launch';
 import { CapturePipes, splitFaultReport, type LeftoverStream } from './leftovers';
 import { execaSync, loadExeca, workerBootstrap } from './python';
-import type { HelloInfo, InputRequest } from './types';
+import type { HelloInfo, InputRequest, TraceHopName } from './types';
 
 export interface WorkerSpawnOptions {
   executable: string;
@@ -51,7 +51,7 @@ export interface Job {
   onEvent?: (ev: Record<string, unknown>) => void;
   onInput?: (req: InputRequest) => Promise<string | null> | string | null;
   /** Diagnostics: frame written to the worker, reply frame decoded (ExecuteOptions.onTrace). */
-  onTrace?: (hop: 'pool.write' | 'pool.reply') => void;
+  onTrace?: (hop: TraceHopName) => void;
 }
 
 interface LiveJob extends Job {
