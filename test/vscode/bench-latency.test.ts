@@ -63,6 +63,8 @@ suite('bench: editor latency against VS Code\'s floor', function () {
   teardown(closeAllEditors);
 
   test(`pyctx vs a no-op controller, ${RUNS} interleaved runs each`, async () => {
+    const header = `editor latency vs VS Code's floor (real VS Code ${vscode.version}; medians in ms; ${RUNS} interleaved runs, executeCode ${API_RUNS}):\n`
+      + `  ${''.padEnd(44)} ${'pyctx'.padStart(7)} ${'floor'.padStart(7)} diff`;
     const api = await pyctxApi();
     const noop = registerNoopController();
     const repeat = { pyctx: [] as number[], floor: [] as number[] };
@@ -88,6 +90,7 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       }
       assertShows2(edP, 0, 'pyctx');
       assertShows2(edN, 0, 'floor');
+      console.log(header + '\n' + row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5));
 
       // ---- executeCode('1+1') vs the library's own round trip, in this process --------
       const stats = await api.pool.stats();
@@ -108,6 +111,7 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       }
       await ctx.unbind();
       await closeAllEditors();
+      console.log(row("executeCode('1+1') vs library ctx.execute", apiRuns.pyctx, apiRuns.floor, 1));
 
       // ---- first cell of a fresh notebook, warm pool -----------------------------------
       for (let i = 0; i < RUNS; i++) {
@@ -121,6 +125,7 @@ suite('bench: editor latency against VS Code\'s floor', function () {
           await closeNotebook(ed.notebook);
         }
       }
+      console.log(row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30));
 
       // ---- one traced run of each, to show where the time goes -------------------------
       const traces: TraceRecord[] = [];
@@ -149,9 +154,9 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       await pool?.close();
     }
 
+    // Each row was printed as its section finished (a slow machine may not reach the end); all together:
     console.log([
-      `editor latency vs VS Code's floor (real VS Code ${vscode.version}; medians in ms; ${RUNS} interleaved runs, executeCode ${API_RUNS}):`,
-      `  ${''.padEnd(44)} ${'pyctx'.padStart(7)} ${'floor'.padStart(7)} diff`,
+      header,
       row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5),
       row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30),
       row("executeCode('1+1') vs library ctx.execute", apiRuns.pyctx, apiRuns.floor, 1),
