@@ -64,7 +64,7 @@ export class CellTrace {
   }
 }
 
-/** `[pyctx trace] cell 2 of a.ipynb: 3.10 ms` then one line per hop: time since the first, and since the previous. */
+/** `pyctx trace: cell 2 of a.ipynb: 3.10 ms` then one line per hop: time since the first, and since the previous. */
 export function formatTrace(r: TraceRecord): string {
   const t0 = r.hops[0]?.t ?? 0;
   const total = (r.hops.at(-1)?.t ?? t0) - t0;
@@ -76,5 +76,5 @@ export function formatTrace(r: TraceRecord): string {
     const step = i === 0 ? '' : `  (+${(h.t - r.hops[i - 1].t).toFixed(2)})`;
     return `  ${since} ms  ${h.hop.padEnd(width)}${step}`;
   });
-  return [`[pyctx trace] ${what}: ${total.toFixed(2)} ms`, ...lines].join('\n');
+  return [`pyctx trace: ${what}: ${total.toFixed(2)} ms`, ...lines].join('\n');
 }
