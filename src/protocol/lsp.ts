@@ -144,7 +144,7 @@ export interface ExecuteResult {
 }
 export const execute = new RequestType<ExecuteParams, ExecuteResult, void>('pyctx/execute');
 export const executeParams: ParamsSchema<ExecuteParams> = {
-  notebookUri: 'name', executionId: 'name', code: 'string', cellIndex: 'index?', cwd: 'name?', silent: 'boolean?',
+  notebookUri: 'name', executionId: 'name', code: 'string', cellIndex: 'index?', cwd: 'name?', silent: 'boolean?', trace: 'boolean?',
 };
 
 export const interrupt = new RequestType<NotebookParams, { interrupted: boolean }, void>('pyctx/interrupt');
