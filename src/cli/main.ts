@@ -9,6 +9,7 @@ import { CliError, Exit, oneLine } from './errors';
 import { readNotebook } from './nbformat';
 import { Progress } from './progress';
 import { runAll, type RunJob, type RunOutcome } from './run';
+import { extractParamFlags, injectParameters, mergeParams, readParamsFile } from './params';
 import { DEFAULT_MAX_OUTPUT_BYTES } from './outputs';
 import { execCommand, evalCommand } from './oneshot';
 import { statsCommand } from './stats';
@@ -108,7 +109,9 @@ function defaultOutput(input: string): string {
   return path.join(path.dirname(input), `${path.basename(input, ext)}.executed${ext || '.ipynb'}`);
 }
 
-async function runCommand(argv: string[]): Promise<number> {
+async function runCommand(argvIn: string[]): Promise<number> {
+  // -p NAME VALUE takes two values, which parseArgs cannot say: taken out first.
+  const { params: flagParams, rest: argv } = extractParamFlags(argvIn);
   const { values, positionals } = parse(argv, {
     ...commonOptions,
     output: { type: 'string', short: 'o' },
@@ -117,6 +120,7 @@ async function runCommand(argv: string[]): Promise<number> {
     'allow-errors': { type: 'boolean' },
     'max-output-bytes': { type: 'string' },
     progress: { type: 'boolean' },
+    'parameters-file': { type: 'string', short: 'f', multiple: true },
   });
   if (values.help) { process.stdout.write(USAGE); return Exit.ok; }
   if (positionals.length === 0) throw new CliError('usage', 'run needs at least one notebook (pyctx run NOTEBOOK.ipynb)');
@@ -127,11 +131,13 @@ async function runCommand(argv: string[]): Promise<number> {
   const maxOutputBytes = byteCount('--max-output-bytes', values['max-output-bytes']) ?? DEFAULT_MAX_OUTPUT_BYTES;
 
   // Every input is read and checked before any Python starts: bad input fails fast.
-  const list: RunJob[] = positionals.map(input => ({
-    input,
-    output: values.inplace ? input : values.output ?? defaultOutput(input),
-    notebook: readNotebook(input),
-  }));
+  // Parameters as papermill merges them: files first, then -p, later names winning.
+  const params = mergeParams([...(values['parameters-file'] ?? []).flatMap(readParamsFile), ...flagParams]);
+  const list: RunJob[] = positionals.map(input => {
+    const notebook = readNotebook(input);
+    injectParameters(notebook, params);
+    return { input, output: values.inplace ? input : values.output ?? defaultOutput(input), notebook };
+  });
 
   const ac = interruptController();
   const size = Math.min(jobs, list.length);

@@ -3,6 +3,8 @@
 // outputs mapped to nbformat 4 by outputs.ts and written by nbformat.ts. Several
 // notebooks run in parallel up to `jobs` at a time. What ran is always written, also
 // after an error, a timeout, a dead worker or Ctrl-C; the outcome says which.
+// nbclient's cell tags are honoured: `skip-execution` cells are not run (they keep
+// what they had), and an error in a `raises-exception` cell does not stop the run.
 import path from 'node:path';
 import type { Context, Pool } from '../pool';
 import { PyCtxError } from '../pool';
@@ -36,11 +38,23 @@ export interface RunOutcome {
   elapsedMs: number;
 }
 
-/** Cells Jupyter executes: code cells whose source is not blank (nbclient skips blank ones). */
+/** nbclient's tags: a cell tagged so is not run / may raise without stopping the run. */
+export const SKIP_TAG = 'skip-execution';
+export const RAISES_TAG = 'raises-exception';
+
+export function hasTag(cell: { metadata?: Record<string, unknown> }, tag: string): boolean {
+  const tags = cell.metadata?.tags;
+  return Array.isArray(tags) && tags.includes(tag);
+}
+
+/**
+ * Cells Jupyter executes: code cells whose source is not blank and that are not tagged
+ * `skip-execution` (nbclient leaves both untouched, outputs and count included).
+ */
 function runnableCells(nb: Notebook): Array<{ index: number; cell: CodeCell }> {
   const out: Array<{ index: number; cell: CodeCell }> = [];
   nb.cells.forEach((cell, index) => {
-    if (cell.cell_type === 'code' && joinText(cell.source).trim() !== '') out.push({ index, cell });
+    if (cell.cell_type === 'code' && joinText(cell.source).trim() !== '' && !hasTag(cell, SKIP_TAG)) out.push({ index, cell });
   });
   return out;
 }
@@ -66,8 +80,12 @@ function describeExit(e: PyCtxError): string {
   return 'exited';
 }
 
-/** Runs one cell on `ctx`, mapping its events and its outcome into `out`. */
-async function runCell(ctx: Context, out: CellOutputs, source: string, s: RunSettings): Promise<{ status: CellStatus; why?: string }> {
+/**
+ * Runs one cell on `ctx`, mapping its events and its outcome into `out`. `count` is the
+ * execution count the context has reached: a timed-out cell's reply never comes, but it
+ * took the next number all the same (as the kernel's execute_input says under Jupyter).
+ */
+async function runCell(ctx: Context, out: CellOutputs, source: string, s: RunSettings, count: { n: number }): Promise<{ status: CellStatus; why?: string }> {
   try {
     const r = await ctx.execute(source, {
       signal: s.signal,
@@ -81,6 +99,7 @@ async function runCell(ctx: Context, out: CellOutputs, source: string, s: RunSet
       // unavailable, and input() raises StdinNotImplementedError, as under nbconvert.
     });
     out.setExecutionCount(r.executionCount);
+    count.n = r.executionCount;
     if (r.result) out.result(r.result.data, r.result.metadata, r.executionCount);
     if (r.error) out.error(r.error.ename, r.error.evalue, r.error.traceback);
     for (const d of r.afterResult ?? []) out.display(d.data, d.metadata, d.transient);  // Jupyter: after result/error
@@ -95,6 +114,7 @@ async function runCell(ctx: Context, out: CellOutputs, source: string, s: RunSet
       return { status: 'interrupted' };
     }
     if (e.code === 'timeout') {
+      out.setExecutionCount(++count.n);
       const secs = (s.timeoutMs ?? 0) / 1000;
       out.error('TimeoutError', `cell timed out after ${secs} s`, [`TimeoutError: cell timed out after ${secs} s (pyctx --timeout)`]);
       return { status: 'timeout' };
@@ -117,16 +137,18 @@ export async function runNotebook(pool: Pool, job: RunJob, s: RunSettings, unbin
   const name = path.basename(job.input);
   const outcome: RunOutcome = { job, status: 'ok', cellsRun: 0, codeCells: cells.length, elapsedMs: 0 };
   const outputs = new NotebookOutputs(s.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
+  const count = { n: 0 };
   const ctx = await pool.bind('new', { cwd: path.dirname(path.resolve(job.input)), owner: `pyctx run ${job.input}` });
   try {
     for (let n = 0; n < cells.length; n++) {
       if (s.signal.aborted) { outcome.status = 'interrupted'; break; }
       const { index, cell } = cells[n];
       const cellStart = Date.now();
-      const { status, why } = await runCell(ctx, outputs.beginCell(index, cell), joinText(cell.source), s);
+      const { status, why } = await runCell(ctx, outputs.beginCell(index, cell), joinText(cell.source), s, count);
       outcome.cellsRun++;
       s.progress.cell(name, n + 1, cells.length, index + 1, status, Date.now() - cellStart);
       if (status === 'ok' || ((status === 'error' || status === 'timeout') && s.allowErrors)) continue;
+      if (status === 'error' && hasTag(cell, RAISES_TAG)) continue;
       const where = `cell ${index + 1}`;
       outcome.status = status;
       outcome.failedCell = index + 1;
@@ -137,7 +159,7 @@ export async function runNotebook(pool: Pool, job: RunJob, s: RunSettings, unbin
       break;
     }
   } finally {
-    stampLanguageInfo(nb, pool);
+    stampKernelMetadata(nb, pool.pythonVersion);
     outcome.elapsedMs = Date.now() - started;
     writeNotebook(job.output, nb);
   }
@@ -156,15 +178,22 @@ function errorSummary(cell: CodeCell): string {
   return value ? `${err.ename}: ${value}` : err.ename;
 }
 
-/** The language_info Jupyter records after a run (name and version of the interpreter used). */
-function stampLanguageInfo(nb: Notebook, pool: Pool): void {
-  const prev = (nb.metadata.language_info ?? {}) as Record<string, unknown>;
+/**
+ * The kernelspec and language_info ipykernel reports (its kernel.json and kernel_info
+ * reply), for the interpreter that ran the cells. nbclient replaces language_info
+ * whole; the kernelspec says which kernel Jupyter should open the notebook with.
+ */
+export function stampKernelMetadata(nb: Notebook, pythonVersion: string): void {
+  const major = Number(pythonVersion.split('.')[0]) || 3;
+  nb.metadata.kernelspec = { display_name: `Python ${major} (ipykernel)`, language: 'python', name: `python${major}` };
   nb.metadata.language_info = {
-    ...prev,
-    name: 'python',
-    version: pool.pythonVersion,
-    mimetype: 'text/x-python',
+    codemirror_mode: { name: 'ipython', version: major },
     file_extension: '.py',
+    mimetype: 'text/x-python',
+    name: 'python',
+    nbconvert_exporter: 'python',
+    pygments_lexer: `ipython${major}`,
+    version: pythonVersion,
   };
 }
 

@@ -6,6 +6,7 @@ Usage:
   pyctx run NOTEBOOK.ipynb... [-o OUT.ipynb | --inplace] [-j N] [--allow-errors]
             [--timeout S] [--max-output-bytes N] [--python P] [--preload mod,...]
             [--memory-limit MB] [--ipython auto|off] [--launcher CMD] [--progress]
+            [-p NAME VALUE]... [-f PARAMS.json]
   pyctx exec CODE | -          run statements in a fresh context ("-" reads stdin)
   pyctx eval EXPR              evaluate one expression, print its value as JSON
   pyctx stats [--json]         start a pool and print its statistics
@@ -19,7 +20,14 @@ Options:
                       default NAME.executed.ipynb next to the input
   --inplace           overwrite the input notebook
   -j, --jobs N        notebooks run in parallel on one pool, one context each (default 1)
-  --allow-errors      keep running after a cell raises (exit 0 if nothing else failed)
+  --allow-errors      keep running after a cell raises (exit 0 if nothing else failed);
+                      without it, only cells tagged raises-exception may raise.
+                      Cells tagged skip-execution are not run
+  -p, --parameters NAME VALUE  a notebook parameter, as papermill: VALUE is a Python
+                      literal where it parses as one (3, 0.5, True, None, [1, 2],
+                      'x'), else a string; repeatable. Injected as a cell tagged
+                      injected-parameters after the cell tagged parameters (or first)
+  -f, --parameters-file FILE  parameters from a JSON object (-p wins on a name)
   --timeout S         per-cell time limit in seconds; the cell is interrupted
   --max-output-bytes N  per-cell output kept, in bytes (default 4194304 = 4 MiB;
                       0 = no limit); past it output is dropped with a note and
