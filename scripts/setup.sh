@@ -3,12 +3,13 @@
 # Debian packages: python3-msgpack (C codec for /usr/bin/python3), python3-jedi
 # (live completions), python3-matplotlib (inline plots), jupyter-nbconvert +
 # python3-ipykernel + python3-jupyter-client (the Jupyter baseline for equivalence
-# tests and benchmarks), chromium + libkrb5-dev (the real-VS-Code test harness).
+# tests and benchmarks), python3-sympy (a conformance notebook prints with sympy),
+# chromium + libkrb5-dev (the real-VS-Code test harness).
 # The real VS Code itself (code-server) is installed on first use by scripts/test-vscode.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(python3-msgpack python3-jedi python3-matplotlib jupyter-nbconvert python3-ipykernel
-      python3-jupyter-client python3-nbformat chromium libkrb5-dev)
+      python3-jupyter-client python3-nbformat python3-sympy chromium libkrb5-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

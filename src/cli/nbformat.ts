@@ -214,11 +214,20 @@ function splitBundle(data: MimeBundle): MimeBundle {
   return out;
 }
 
-/** The on-disk form Jupyter writes: multi-line strings as lists of lines (nbformat's split_lines). */
+/** nbformat's strip_transient: values that describe a past load, never written (a trust signature of old outputs above all). */
+const TRANSIENT_NB_METADATA = ['orig_nbformat', 'orig_nbformat_minor', 'signature'];
+
+/** The on-disk form Jupyter writes: multi-line strings as lists of lines (nbformat's split_lines), transient values dropped. */
+
 function toDiskForm(nb: Notebook): Notebook {
+  const metadata = { ...nb.metadata };
+  for (const k of TRANSIENT_NB_METADATA) delete metadata[k];
   return {
     ...nb,
-    cells: nb.cells.map((c): Cell => {
+    metadata,
+    cells: nb.cells.map((c0): Cell => {
+      const c = 'trusted' in (c0.metadata ?? {}) ? { ...c0, metadata: { ...c0.metadata } } : c0;
+      delete c.metadata.trusted;
       const source = splitLines(joinText(c.source));
       if (c.cell_type !== 'code') return { ...c, source };
       const outputs = c.outputs.map((o): Output => {

@@ -185,3 +185,14 @@ test('outputs: update_display rewrites every output with the display_id, across 
   assert.deepEqual(c0.outputs[0].output_type === 'display_data' && c0.outputs[0].data, { 'text/plain': 'v3' });
   assert.deepEqual(c1.outputs, [{ output_type: 'stream', name: 'stdout', text: 'rerun\n' }]);
 });
+
+test('the writer drops what nbformat strips as transient: a stale signature, orig_nbformat, cell "trusted"', () => {
+  const nb: Notebook = {
+    nbformat: 4, nbformat_minor: 5, metadata: { signature: 'sha256:0f', orig_nbformat: 3, orig_nbformat_minor: 0, keep: 1 },
+    cells: [{ ...codeCell(), metadata: { trusted: true, tags: ['x'] } }],
+  };
+  const written = JSON.parse(serializeNotebook(nb));
+  assert.deepEqual(written.metadata, { keep: 1 });
+  assert.deepEqual(written.cells[0].metadata, { tags: ['x'] });
+  assert.equal((nb.cells[0].metadata as any).trusted, true, 'the notebook in memory is left as it was');
+});
