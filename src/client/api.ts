@@ -21,7 +21,7 @@ export interface RpcEndpoint {
   onRequest<P, R, E>(type: RequestType<P, R, E>, handler: RequestHandler<P, R, E>): Disposable;
 }
 
-export type StatsChangedParams = lsp.PoolStatsPayload & { sessions: lsp.SessionInfo[] };
+export type StatsChangedParams = lsp.PoolStatsPayload & { sessions: lsp.SessionInfo[]; pools: lsp.PoolStatsPayload[] };
 export type RefsChangedParams = { sessionId: string; notebookUri?: string };
 export type InputHandler = (params: lsp.InputRequestParams, token: CancellationToken) => Promise<lsp.InputReply>;
 export type ExecuteRequest = Omit<lsp.ExecuteParams, 'executionId'> & { executionId?: string };
@@ -82,8 +82,9 @@ export class PyctxApi implements Disposable {
     return Disposable.create(() => { if (this.inputHandler === handler) this.inputHandler = undefined; });
   }
 
-  bind(notebookUri: string, cwd?: string): Promise<lsp.BindResult> {
-    return this.endpoint.sendRequest(lsp.bind, { notebookUri, cwd });
+  /** `python`: the notebook's environment (absent: the default environment's pool). */
+  bind(notebookUri: string, cwd?: string, python?: string): Promise<lsp.BindResult> {
+    return this.endpoint.sendRequest(lsp.bind, { notebookUri, cwd, python });
   }
   unbind(notebookUri: string): Promise<lsp.UnbindResult> {
     return this.endpoint.sendRequest(lsp.unbind, { notebookUri });
@@ -104,11 +105,16 @@ export class PyctxApi implements Disposable {
     return this.endpoint.sendRequest(lsp.interrupt, { notebookUri });
   }
   /** Fresh context for the notebook; the old worker is recycled even if it ignores SIGINT. */
-  restart(notebookUri: string): Promise<lsp.BindResult> {
-    return this.endpoint.sendRequest(lsp.restart, { notebookUri });
+  restart(notebookUri: string, python?: string): Promise<lsp.BindResult> {
+    return this.endpoint.sendRequest(lsp.restart, { notebookUri, python });
   }
+  /** The default environment's pool. */
   stats(): Promise<lsp.PoolStatsPayload> {
     return this.endpoint.sendRequest(lsp.stats);
+  }
+  /** Every pool (one per interpreter in use or started), the default first. */
+  pools(): Promise<lsp.PoolStatsPayload[]> {
+    return this.endpoint.sendRequest(lsp.pools);
   }
   sessions(): Promise<lsp.SessionInfo[]> {
     return this.endpoint.sendRequest(lsp.sessions);

@@ -31,6 +31,8 @@ export interface ServerOptions {
   maxRefsPerSession?: number;
   outputMaxBytes?: number;       // per-cell text output cap, default 4 MiB
   streamCoalesceMs?: number;     // default 16
+  /** A pool with no bound notebook for this long is closed (shrinks to zero); 0 = never. Default 10. */
+  idleShutdownMinutes?: number;
 }
 
 /** The part of ServerOptions that applies to a running server (`pyctx/configure`):
@@ -52,6 +54,13 @@ export interface PoolStatsPayload {
   shell?: 'ipython' | 'builtin' | '';  // the layer running cells (IPython's shell or the built-in one)
   ipythonVersion?: string | null;
   shellNote?: string | null;           // why IPython was wanted but not used
+  /** Which pool (src/server/pools.ts): '' the default environment's, else the interpreter the client asked for. */
+  environment?: string;
+  /** running: workers up; stopped: not started yet or shrunk to zero after idleShutdownMinutes; error: cannot start. */
+  state?: 'starting' | 'running' | 'stopped' | 'error';
+  error?: string;
+  /** Notebooks bound to this pool. */
+  bound?: number;
 }
 
 export type SessionState = 'idle' | 'running' | 'crashed';
@@ -64,6 +73,10 @@ export interface SessionInfo {
   rssBytes: number;
   boundAt: number;               // ms since epoch
   executionCount: number;
+  /** The interpreter (sys.executable) of the session's pool. */
+  python: string;
+  /** The pool's key: '' the default environment, else the interpreter the notebook asked for. */
+  environment: string;
 }
 
 export interface RefInfoPayload {
@@ -83,6 +96,8 @@ export interface RefInfoPayload {
 /** Every pyctx/* request fails with a ResponseError of code PYCTX_ERROR whose
  *  `data` says what went wrong in a stable string: `no_python` (no usable
  *  interpreter; message says which were tried and how to set `pyctx.python`),
+ *  `environment_unavailable` (a notebook's environment other than the default cannot
+ *  start: its interpreter is gone or broken; the message says which and why),
  *  `bad_request`, or a pool PyCtxError code passed through
  *  (`no_workers_available`, `worker_crashed`, `timeout`, `pool_saturated`, ...). */
 export const PYCTX_ERROR = -32050;
@@ -105,10 +120,12 @@ export type ParamsSchema<P> = { readonly [K in keyof P]-?: FieldSpec<P[K]> };
 // ---- requests: client -> server -------------------------------------------
 
 export interface NotebookParams { notebookUri: string }
-export interface BindParams extends NotebookParams { cwd?: string }
+/** `python`: the notebook's environment (its interpreter path); absent = the default
+ *  environment's pool. A notebook bound to another interpreter is rebound (old state ends). */
+export interface BindParams extends NotebookParams { cwd?: string; python?: string }
 export interface BindResult { sessionId: string; pid: number; fresh: boolean }
 export const bind = new RequestType<BindParams, BindResult, void>('pyctx/bind');
-export const bindParams: ParamsSchema<BindParams> = { notebookUri: 'name', cwd: 'name?' };
+export const bindParams: ParamsSchema<BindParams> = { notebookUri: 'name', cwd: 'name?', python: 'name?' };
 
 export interface UnbindResult { unbound: boolean }
 export const unbind = new RequestType<NotebookParams, UnbindResult, void>('pyctx/unbind');
@@ -119,6 +136,7 @@ export interface ExecuteParams extends NotebookParams {
   code: string;
   cellIndex?: number;
   cwd?: string;                  // notebook folder: cwd and sys.path[0] on first bind
+  python?: string;               // the notebook's environment, as in BindParams
   /** Not a cell run (the Jupyter API's executeCode): the notebook's execution count
    *  stays, no `_N`/result ref is held; the reply's executionCount is the current one. */
   silent?: boolean;
@@ -144,12 +162,15 @@ export interface ExecuteResult {
 }
 export const execute = new RequestType<ExecuteParams, ExecuteResult, void>('pyctx/execute');
 export const executeParams: ParamsSchema<ExecuteParams> = {
-  notebookUri: 'name', executionId: 'name', code: 'string', cellIndex: 'index?', cwd: 'name?', silent: 'boolean?', trace: 'boolean?',
+  notebookUri: 'name', executionId: 'name', code: 'string', cellIndex: 'index?', cwd: 'name?', python: 'name?', silent: 'boolean?', trace: 'boolean?',
 };
 
 export const interrupt = new RequestType<NotebookParams, { interrupted: boolean }, void>('pyctx/interrupt');
-export const restart = new RequestType<NotebookParams, BindResult, void>('pyctx/restart');
+export const restart = new RequestType<BindParams, BindResult, void>('pyctx/restart');
+/** The default environment's pool (not started by this request once it shrank to zero). */
 export const stats = new RequestType0<PoolStatsPayload, void>('pyctx/stats');
+/** Every pool, the default environment's first (stopped ones included). */
+export const pools = new RequestType0<PoolStatsPayload[], void>('pyctx/pools');
 export const sessions = new RequestType0<SessionInfo[], void>('pyctx/sessions');
 
 export interface RefsParams { sessionId: string; offset?: number; limit?: number }
@@ -189,7 +210,8 @@ export type OutputPayload =
   | { executionId: string; late?: true; kind: 'truncated'; limitBytes: number };
 export const output = new NotificationType<OutputPayload>('pyctx/output');
 
-export const statsChanged = new NotificationType<PoolStatsPayload & { sessions: SessionInfo[] }>('pyctx/statsChanged');
+/** The default pool's stats, every session (of every pool) and every pool. */
+export const statsChanged = new NotificationType<PoolStatsPayload & { sessions: SessionInfo[]; pools: PoolStatsPayload[] }>('pyctx/statsChanged');
 export const refsChanged = new NotificationType<{ sessionId: string; notebookUri?: string }>('pyctx/refsChanged');
 
 /** The server lost a notebook's context the client did not ask to end (today: its

@@ -4,7 +4,7 @@
 import { ResponseError } from 'vscode-languageserver';
 import { PYCTX_ERROR, type PyctxErrorData } from '../protocol/lsp';
 
-export type ServerErrorCode = 'no_python' | 'bad_request' | 'internal_error';
+export type ServerErrorCode = 'no_python' | 'environment_unavailable' | 'bad_request' | 'internal_error';
 
 export class PyctxServerError extends Error {
   constructor(readonly code: ServerErrorCode, message: string) {
@@ -33,5 +33,11 @@ export function guarded<P, R>(fn: (params: P) => Promise<R>): (params: P) => Pro
 
 export function requireString(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new PyctxServerError('bad_request', `${field} must be a non-empty string`);
+  return value;
+}
+
+export function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new PyctxServerError('bad_request', `${field} must be a string`);
   return value;
 }

@@ -7,7 +7,7 @@
 import { CancellationTokenSource, type CancellationToken } from 'vscode-languageserver';
 import type { LateOutputEvent } from '../pool';
 import type { ExecuteParams, ExecuteResult, InputReply, InputRequestParams, OutputPayload } from '../protocol/lsp';
-import { PyctxServerError, requireString } from './errors';
+import { optionalString, PyctxServerError, requireString } from './errors';
 import { jsonSafeBundle, OutputSink } from './outputs';
 import type { NotebookSession, NotebookSessions } from './sessions';
 import { hopRecorder } from './trace';
@@ -33,7 +33,7 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
   const executionId = requireString(params.executionId, 'executionId');
   if (typeof params.code !== 'string') throw new PyctxServerError('bad_request', 'code must be a string');
   const silent = params.silent === true;
-  const { session } = await deps.sessions.ensure(notebookUri, params.cwd);
+  const { session } = await deps.sessions.ensure(notebookUri, params.cwd, optionalString(params.python, 'python'));
   trace?.mark('server.session');
   const sink = new OutputSink({ executionId, send: deps.sendOutput, coalesceMs: deps.coalesceMs, maxBytes: deps.maxBytes });
   if (!silent) {

@@ -1,7 +1,7 @@
 // Entry of the pool server (bundled to dist/server.js; the extension starts it
-// with vscode-languageclient over stdio). One connection, one Pool for the
-// interpreter named in initializationOptions (lsp.ts ServerOptions), sessions
-// keyed by notebook URI, pyctx/* methods and live completion/hover for cells.
+// with vscode-languageclient over stdio). One connection, one Pool per
+// interpreter (pools.ts: the default one named in initializationOptions, the
+// others per notebook environment), sessions keyed by notebook URI, pyctx/* methods and live completion/hover for cells.
 // This file only wires the parts together; each rule lives in its own module.
 import { format } from 'node:util';
 import { createConnection, ProposedFeatures, StreamMessageWriter, type InitializeResult } from 'vscode-languageserver/node';
@@ -10,8 +10,9 @@ import { guarded } from './errors';
 import { routeLateOutput, runExecute } from './execute';
 import { listenNotebooks, warmLiveFeatures } from './language';
 import { ChangePusher } from './notify';
-import { DEFAULT_OPTIONS, PoolHost } from './poolHost';
-import { RefsCache, statsPayload } from './queries';
+import { DEFAULT_OPTIONS } from './poolHost';
+import { PoolRegistry } from './pools';
+import { RefsCache } from './queries';
 import { onRequest, onRequest0, sendNotification, sendRequest } from './rpc';
 import { NotebookSessions } from './sessions';
 import { parseServerOptions } from './options';
@@ -27,7 +28,7 @@ for (const ev of ['end', 'close'] as const) process.stdin.on(ev, () => process.e
 console.log = console.info = (...a: unknown[]) => connection.console.log(format(...a));
 console.warn = (...a: unknown[]) => connection.console.warn(format(...a));
 console.error = (...a: unknown[]) => connection.console.error(format(...a));
-let host: PoolHost | undefined;
+let pools: PoolRegistry | undefined;
 let sessions: NotebookSessions | undefined;
 let pusher: ChangePusher | undefined;
 let options: lsp.ServerOptions = {};
@@ -40,12 +41,23 @@ const need = <T>(v: T | undefined): T => {
 
 connection.onInitialize((params): InitializeResult => {
   options = parseServerOptions(params.initializationOptions);
-  host = new PoolHost(options, s => sendNotification(connection, lsp.serverStatus, s));
-  const h = host;
+  pools = new PoolRegistry(options, {
+    onStatus: s => sendNotification(connection, lsp.serverStatus, s),
+    onStarted: pool => {
+      pool.on('stats', () => pusher?.stats());
+      pool.on('refs', ev => { refsCache.invalidate(ev.sessionId); pusher?.refs(ev.sessionId); });
+      pusher?.stats();
+    },
+    onChanged: () => pusher?.stats(),
+  });
+  const h = pools;
   pusher = new ChangePusher(
     () => {
-      const pool = h.current;
-      if (pool) sendNotification(connection, lsp.statsChanged, { ...statsPayload(pool), sessions: need(sessions).list() });
+      const all = h.payloads();
+      const def = all[0];
+      // Before the default pool first answered, there is nothing to show (as before pools per interpreter).
+      if (def.state === 'starting' && !h.running().length) return;
+      sendNotification(connection, lsp.statsChanged, { ...def, sessions: need(sessions).list(), pools: all });
     },
     sessionId => sendNotification(connection, lsp.refsChanged, { sessionId, notebookUri: sessions?.bySession(sessionId)?.notebookUri }),
   );
@@ -71,21 +83,16 @@ connection.onInitialize((params): InitializeResult => {
   };
 });
 
-connection.onInitialized(() => {
-  const h = need(host);
-  void h.start().then(pool => {
-    if (!pool) return;
-    pool.on('stats', () => pusher?.stats());
-    pool.on('refs', ev => { refsCache.invalidate(ev.sessionId); pusher?.refs(ev.sessionId); });
-    pusher?.stats();
-  });
-});
+connection.onInitialized(() => { void need(pools).startDefault(); });
+
+/** The running pool holding a session (refs live in its worker), else the default pool. */
+const poolOfSession = (sessionId: string) => need(pools).get(sess().bySession(sessionId)?.poolKey ?? '');
 
 const sess = (): NotebookSessions => need(sessions);
 
-onRequest(connection, lsp.bind, lsp.bindParams, guarded(async p => sess().bind(p.notebookUri, p.cwd)));
+onRequest(connection, lsp.bind, lsp.bindParams, guarded(async p => sess().bind(p.notebookUri, p.cwd, p.python)));
 onRequest(connection, lsp.unbind, lsp.notebookParams, guarded(async p => ({ unbound: await sess().unbind(p.notebookUri) })));
-onRequest(connection, lsp.restart, lsp.notebookParams, guarded(async p => sess().restart(p.notebookUri)));
+onRequest(connection, lsp.restart, lsp.bindParams, guarded(async p => sess().restart(p.notebookUri, p.cwd, p.python)));
 onRequest(connection, lsp.interrupt, lsp.notebookParams, guarded(async p => {
   const session = sess().get(p.notebookUri);
   if (!session || session.running === 0) return { interrupted: false };
@@ -122,11 +129,12 @@ onRequest(connection, lsp.configure, parseLiveOptions, guarded(async live => {
   }
   return { sessions: (await Promise.all(done)).filter(Boolean).length, queued };
 }));
-onRequest0(connection, lsp.stats, guarded(async () => statsPayload(await need(host).get())));
+onRequest0(connection, lsp.stats, guarded(async () => need(pools).defaultPayload()));
+onRequest0(connection, lsp.pools, guarded(async () => need(pools).payloads()));
 onRequest0(connection, lsp.sessions, guarded(async () => sess().list()));
-onRequest(connection, lsp.refs, lsp.refsParams, guarded(async p => refsCache.page(await need(host).get(), p.sessionId, p.offset, p.limit)));
+onRequest(connection, lsp.refs, lsp.refsParams, guarded(async p => refsCache.page(await poolOfSession(p.sessionId), p.sessionId, p.offset, p.limit)));
 onRequest(connection, lsp.releaseRef, lsp.releaseRefParams, guarded(async p => {
-  const pool = await need(host).get();
+  const pool = await poolOfSession(p.sessionId);
   const ref = { __type__: 'ref' as const, __schema__: 1 as const, id: p.refId,
     session_id: p.sessionId, type_name: '', python_module: '' };
   const released = await pool.releaseRef(ref);
@@ -135,7 +143,7 @@ onRequest(connection, lsp.releaseRef, lsp.releaseRefParams, guarded(async p => {
   return { released };
 }));
 onRequest(connection, lsp.releaseSession, lsp.sessionParams, guarded(async p => {
-  const pool = await need(host).get();
+  const pool = await poolOfSession(p.sessionId);
   const count = await pool.releaseSession(p.sessionId);
   refsCache.invalidate(p.sessionId);
   pusher?.refs(p.sessionId);
@@ -153,7 +161,7 @@ const shutdown = (): Promise<void> => {
   closing ??= (async () => {
     pusher?.dispose();
     await sessions?.closeAll().catch(() => undefined);
-    await host?.close().catch(() => undefined);
+    await pools?.close().catch(() => undefined);
   })();
   return closing;
 };
@@ -162,7 +170,7 @@ connection.onShutdown(() => { shutdownReceived = true; return shutdown(); });
 // Each worker leads its own process group (the library kills groups too): kill the
 // group so processes started by user code go with it.
 process.on('exit', () => {
-  for (const w of host?.current?.stats().workers ?? []) {
+  for (const w of pools?.running().flatMap(p => p.stats().workers) ?? []) {
     try { process.kill(-w.pid, 'SIGKILL'); } catch {
       try { process.kill(w.pid, 'SIGKILL'); } catch { /* already gone */ }
     }

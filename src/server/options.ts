@@ -30,5 +30,6 @@ export function parseServerOptions(raw: unknown): ServerOptions {
   out.maxRefsPerSession = posInt(o.maxRefsPerSession);
   out.outputMaxBytes = posInt(o.outputMaxBytes);
   out.streamCoalesceMs = nonNeg(o.streamCoalesceMs);
+  out.idleShutdownMinutes = nonNeg(o.idleShutdownMinutes);
   return out;
 }

@@ -40,6 +40,22 @@ export class PoolHost {
     if (pool) await pool.close();
   }
 
+  /** Shrinks to zero (idle shutdown, pools.ts): closes the pool; the next get() starts a new one. */
+  async stop(): Promise<void> {
+    const started = this.started;
+    this.started = undefined;
+    this.failure = undefined;
+    const pool = this.pool ?? await started?.catch(() => undefined);
+    if (this.pool === pool) this.pool = undefined;
+    this.status = { state: 'starting' };
+    if (pool) await pool.close();
+  }
+
+  /** Whether a start was asked for (and not undone by stop()). */
+  get wasStarted(): boolean { return this.started !== undefined; }
+  /** Why the pool cannot start, once it failed. */
+  get error(): string | undefined { return this.failure?.message; }
+
   private async startPool(): Promise<Pool> {
     this.setStatus({ state: 'starting', python: this.options.python });
     const candidates = this.options.python ? [this.options.python] : ['python3', 'python'];

@@ -6,12 +6,14 @@
 //  - restart replaces the context (the old worker is killed even if busy or deaf
 //    to SIGINT) and keeps the cwd;
 //  - a lost context (worker crashed) is dropped once, and the client is told with
-//    one pyctx/sessionLost; the notebook's next execute binds fresh.
+//    one pyctx/sessionLost; the notebook's next execute binds fresh;
+//  - each session lives in the pool of its notebook's environment (pools.ts); a
+//    request naming another environment ends the old context and binds anew there.
 import { randomUUID } from 'node:crypto';
 import type { Context, ContextLostEvent, LateOutputEvent } from '../pool';
 import type { BindResult, SessionInfo, SessionLostParams } from '../protocol/lsp';
 import type { OutputSink } from './outputs';
-import type { PoolHost } from './poolHost';
+import type { PoolRegistry } from './pools';
 
 export type EndReason = 'unbound' | 'restarted' | 'crashed';
 
@@ -21,6 +23,9 @@ export interface NotebookSession {
   readonly cwd: string | undefined;
   readonly ctx: Context;
   readonly pid: number;
+  /** The pool's key (pools.ts) and its interpreter (sys.executable). */
+  readonly poolKey: string;
+  readonly python: string;
   readonly boundAt: number;
   executionCount: number;
   running: number;
@@ -47,16 +52,24 @@ export interface SessionHooks {
 
 export class NotebookSessions {
   // Current binding per notebook: pending until the pool answers, then settled.
-  private readonly byUri = new Map<string, { promise: Promise<NotebookSession>; session?: NotebookSession }>();
+  private readonly byUri = new Map<string, { key: string; promise: Promise<NotebookSession>; session?: NotebookSession }>();
   private readonly bySessionId = new Map<string, NotebookSession>();
 
-  constructor(private readonly host: PoolHost, private readonly hooks: SessionHooks) {}
+  constructor(private readonly pools: PoolRegistry, private readonly hooks: SessionHooks) {}
 
-  /** The notebook's live session, binding one if needed. */
-  async ensure(notebookUri: string, cwd?: string): Promise<{ session: NotebookSession; fresh: boolean }> {
+  /** The notebook's live session in the pool of `python` (absent: the default), binding one if needed. */
+  async ensure(notebookUri: string, cwd?: string, python?: string): Promise<{ session: NotebookSession; fresh: boolean }> {
+    const key = this.pools.keyOf(python);
     const existing = this.byUri.get(notebookUri);
-    if (existing) return { session: await existing.promise, fresh: false };
-    const entry: { promise: Promise<NotebookSession>; session?: NotebookSession } = { promise: this.bindNew(notebookUri, cwd) };
+    if (existing && existing.key === key) return { session: await existing.promise, fresh: false };
+    if (existing) {
+      // The notebook switched environments: its old context ends (and its worker is recycled).
+      this.byUri.delete(notebookUri);
+      const old = await existing.promise.catch(() => undefined);
+      if (old) await this.end(old, { reason: 'restarted', exitCode: null, signal: null, message: 'the notebook switched to another Python environment' });
+      if (this.byUri.has(notebookUri)) return this.ensure(notebookUri, cwd, python);
+    }
+    const entry: { key: string; promise: Promise<NotebookSession>; session?: NotebookSession } = { key, promise: this.bindNew(notebookUri, cwd, key) };
     this.byUri.set(notebookUri, entry);
     try {
       entry.session = await entry.promise;
@@ -68,8 +81,8 @@ export class NotebookSessions {
     }
   }
 
-  async bind(notebookUri: string, cwd?: string): Promise<BindResult> {
-    const { session, fresh } = await this.ensure(notebookUri, cwd);
+  async bind(notebookUri: string, cwd?: string, python?: string): Promise<BindResult> {
+    const { session, fresh } = await this.ensure(notebookUri, cwd, python);
     return { sessionId: session.sessionId, pid: session.pid, fresh };
   }
 
@@ -90,23 +103,25 @@ export class NotebookSessions {
   }
 
   /** Fresh context for the notebook (same cwd); the old worker is recycled even if busy. */
-  async restart(notebookUri: string, cwd?: string): Promise<BindResult> {
+  async restart(notebookUri: string, cwd?: string, python?: string): Promise<BindResult> {
     const entry = this.byUri.get(notebookUri);
     let oldCwd = cwd;
+    let env = python;
     if (entry) {
       this.byUri.delete(notebookUri);
       const old = await entry.promise.catch(() => undefined);
       if (old) {
         oldCwd ??= old.cwd;
+        env ??= old.poolKey || undefined;
         await this.end(old, { reason: 'restarted', exitCode: null, signal: null, message: 'the notebook was restarted' });
       }
     }
-    const { session } = await this.ensure(notebookUri, oldCwd);
+    const { session } = await this.ensure(notebookUri, oldCwd, env);
     return { sessionId: session.sessionId, pid: session.pid, fresh: true };
   }
 
   list(): SessionInfo[] {
-    const workers = this.host.current?.stats().workers ?? [];
+    const workers = this.pools.running().flatMap(p => p.stats().workers);
     return this.all().map(s => ({
       notebookUri: s.notebookUri,
       sessionId: s.sessionId,
@@ -115,6 +130,8 @@ export class NotebookSessions {
       rssBytes: workers.find(w => w.pid === s.pid)?.rssBytes ?? 0,
       boundAt: s.boundAt,
       executionCount: s.executionCount,
+      python: s.python,
+      environment: s.poolKey,
     }));
   }
 
@@ -132,12 +149,20 @@ export class NotebookSessions {
     await Promise.all(all.map(uri => this.unbind(uri).catch(() => false)));
   }
 
-  private async bindNew(notebookUri: string, cwd: string | undefined): Promise<NotebookSession> {
-    const pool = await this.host.get();
+  private async bindNew(notebookUri: string, cwd: string | undefined, poolKey: string): Promise<NotebookSession> {
+    const pool = await this.pools.get(poolKey);
     const sessionId = randomUUID().replace(/-/g, '');
-    const ctx = await pool.bind('new', { sessionId, cwd, owner: notebookUri, ...this.hooks.refLimits?.() });
+    this.pools.retain(poolKey);
+    let ctx: Context;
+    try {
+      ctx = await pool.bind('new', { sessionId, cwd, owner: notebookUri, ...this.hooks.refLimits?.() });
+    } catch (err) {
+      this.pools.release(poolKey);
+      throw err;
+    }
     const session: NotebookSession = {
       notebookUri, sessionId, cwd, ctx, pid: ctx.pid, boundAt: Date.now(), executionCount: 0, running: 0,
+      poolKey, python: pool.python,
     };
     this.bySessionId.set(sessionId, session);
     ctx.on('lateOutput', (ev: LateOutputEvent) => { if (!session.ended) this.hooks.onLateOutput?.(session, ev); });
@@ -153,6 +178,8 @@ export class NotebookSessions {
   }
 
   private forget(session: NotebookSession): void {
+    if (!this.bySessionId.has(session.sessionId)) return;   // already forgotten (lost, then unbound)
+    this.pools.release(session.poolKey);
     this.hooks.onEnded(session);
     // Only this session's own entry: a newer binding of the same notebook stays.
     if (this.byUri.get(session.notebookUri)?.session === session) this.byUri.delete(session.notebookUri);
