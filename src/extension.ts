@@ -5,6 +5,7 @@
 // with it, every Python worker).
 import * as vscode from 'vscode';
 import { PyctxClient } from './client';
+import { EnvironmentRegistry } from './client/environments';
 import { PyctxKernel } from './kernel/controller';
 import { registerKernelCommands } from './commands';
 import { createApi, type PyctxExtensionApi } from './api';
@@ -24,12 +25,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<PyctxE
   }
   context.subscriptions.push(client);
 
-  const kernel = new PyctxKernel(client);
-  context.subscriptions.push(kernel, ...registerKernelCommands(kernel, client, channel));
+  const environments = new EnvironmentRegistry(() => client.python.python);
+  const kernel = new PyctxKernel(client, environments);
+  context.subscriptions.push(environments, kernel, ...registerKernelCommands(kernel, client, channel));
 
   const api = createApi(kernel, client);
-  api.views = registerViews(context, client);
+  api.views = registerViews(context, client, environmentNamer(kernel));
   return api;
+}
+
+/** The display name of a pool's environment ('' = the default) for the views. */
+function environmentNamer(kernel: PyctxKernel): (environment: string) => string | undefined {
+  return environment => {
+    const t = environment ? kernel.controllers.all().find(x => x.python === environment) : kernel.controllers.defaultTarget;
+    return t?.controller.label.replace(/^pyctx: /, '');
+  };
 }
 
 export function deactivate(): void {

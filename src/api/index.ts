@@ -9,6 +9,7 @@ import type { Kernel, Kernels, KernelStatus } from '@vscode/jupyter-extension';
 import type { PyctxClient, RefsChangedParams, StatsChangedParams } from '../client';
 import type { OutputPayload, PoolStatsPayload, RefsResult, SessionInfo } from '../protocol/lsp';
 import type { PyctxKernel } from '../kernel/controller';
+import { CONTROLLER_ID, envControllerId } from '../kernel/controllers';
 import type { NotebookRunner } from '../kernel/notebookRunner';
 import { bundleItems, errorItem, streamItem } from '../kernel/mime';
 import { onDidTrace, type TraceRecord } from '../kernel/trace';
@@ -27,8 +28,19 @@ export interface PyctxExtensionApi {
   readonly kernels: Kernels;
   /** The kernel of an open notebook that has a pyctx context (ran a cell or was bound), else undefined. */
   getKernel(uri: vscode.Uri): Thenable<PyctxKernelApi | undefined>;
+  /** The Python environments pyctx found, one NotebookController each (`controllerId`). */
+  readonly environments: {
+    list(): EnvironmentInfo[];
+    /** Discovers again (as the "pyctx: Refresh Python Environments" command). */
+    refresh(): Promise<EnvironmentInfo[]>;
+    readonly onDidChange: vscode.Event<EnvironmentInfo[]>;
+  };
   readonly pool: {
+    /** The default environment's pool. */
     stats(): Promise<PoolStatsPayload>;
+    /** Every pool (one per interpreter in use), the default first. */
+    pools(): Promise<PoolStatsPayload[]>;
+    /** Sessions of every pool; each carries its `python`. */
     sessions(): Promise<SessionInfo[]>;
     readonly onDidChange: vscode.Event<StatsChangedParams>;
   };
@@ -46,6 +58,28 @@ export interface PyctxExtensionApi {
   readonly debug: { readonly onTrace: vscode.Event<TraceRecord> };
 }
 
+export interface EnvironmentInfo {
+  id: string;
+  /** The interpreter it runs as (a venv's own bin/python). */
+  python: string;
+  version: string | undefined;
+  displayName: string;
+  /** Its NotebookController (`pyctx` for the default environment). */
+  controllerId: string;
+  isDefault: boolean;
+  /** Why it cannot run (missing, broken, too old). */
+  error?: string;
+}
+
+function environmentInfos(kernel: PyctxKernel): EnvironmentInfo[] {
+  const envs = kernel.environments;
+  return envs.list().map(e => ({
+    id: e.id, python: e.python, version: e.version, displayName: e.name,
+    controllerId: e.id === envs.defaultId ? CONTROLLER_ID : envControllerId(e.id),
+    isDefault: e.id === envs.defaultId, ...(e.error ? { error: e.error } : {}),
+  }));
+}
+
 export function createApi(kernel: PyctxKernel, client: PyctxClient): PyctxExtensionApi {
   const kernels = new WeakMap<NotebookRunner, PyctxKernelApi>();
   const getKernel = async (uri: vscode.Uri): Promise<PyctxKernelApi | undefined> => {
@@ -58,8 +92,16 @@ export function createApi(kernel: PyctxKernel, client: PyctxClient): PyctxExtens
   return {
     kernels: { getKernel } satisfies Kernels,
     getKernel,
+    environments: {
+      list: () => environmentInfos(kernel),
+      refresh: async () => { await kernel.environments.refresh(); return environmentInfos(kernel); },
+      // After the controllers follow the registry, so a listed controllerId is selectable.
+      onDidChange: (listener, thisArg, disposables) =>
+        kernel.controllers.onDidChange(() => listener.call(thisArg, environmentInfos(kernel)), undefined, disposables),
+    },
     pool: {
       stats: () => client.stats(),
+      pools: () => client.pools(),
       sessions: () => client.sessions(),
       onDidChange: client.onStatsChanged,
     },

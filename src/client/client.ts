@@ -145,8 +145,8 @@ export class PyctxClient extends PyctxApi {
 
   // What a new pool would be started with, compared with the running one's.
   private poolKey(): string {
-    const { poolSize, warm, preload, memoryLimitMB, affinity, ipython, launcher } = this.options;
-    return JSON.stringify([this.interpreter.python ?? null, poolSize ?? null, warm ?? null, preload ?? null, memoryLimitMB ?? null, affinity ?? null, ipython ?? null, launcher ?? null]);
+    const { poolSize, warm, preload, memoryLimitMB, affinity, ipython, launcher, idleShutdownMinutes } = this.options;
+    return JSON.stringify([this.interpreter.python ?? null, poolSize ?? null, warm ?? null, preload ?? null, memoryLimitMB ?? null, affinity ?? null, ipython ?? null, launcher ?? null, idleShutdownMinutes ?? null]);
   }
 
   private onSettingsChanged(e: vscode.ConfigurationChangeEvent): void {

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { AffinityMode, LiveOptions, ServerOptions } from '../protocol/lsp';
 
 /** Settings whose change needs a new pool (a server restart). */
-export const RESTART_SETTINGS = ['pyctx.python', 'pyctx.pool.size', 'pyctx.pool.warm', 'pyctx.pool.preload', 'pyctx.worker.memoryLimitMB', 'pyctx.worker.launcher', 'pyctx.affinity', 'pyctx.ipython'] as const;
+export const RESTART_SETTINGS = ['pyctx.python', 'pyctx.pool.size', 'pyctx.pool.warm', 'pyctx.pool.preload', 'pyctx.worker.memoryLimitMB', 'pyctx.worker.launcher', 'pyctx.affinity', 'pyctx.ipython', 'pyctx.pool.idleShutdownMinutes'] as const;
 /** Settings the running server applies (pyctx/configure). */
 export const LIVE_SETTINGS = ['pyctx.output.maxBytes', 'pyctx.refs.ttlSeconds', 'pyctx.refs.maxPerSession'] as const;
 /** Every setting the server reads. */
@@ -36,6 +36,7 @@ export function readServerOptions(config: vscode.WorkspaceConfiguration = vscode
     refTtlSeconds: ttl === undefined ? undefined : ttl > 0 ? ttl : null,
     maxRefsPerSession: num('pyctx.refs.maxPerSession'),
     outputMaxBytes: num('pyctx.output.maxBytes'),
+    idleShutdownMinutes: num('pyctx.pool.idleShutdownMinutes'),
   };
 }
 

@@ -26,7 +26,9 @@ export function bindCommand(kernel: PyctxKernel): Handler {
     if (!nb) return undefined;
     const editor = vscode.window.visibleNotebookEditors.find(e => e.notebook === nb);
     if (editor && !kernel.isSelectedFor(nb)) {
-      await vscode.commands.executeCommand('notebook.selectKernel', { notebookEditor: editor, id: CONTROLLER_ID, extension: EXTENSION_ID });
+      // The environment the notebook recorded, else the default (`pyctx`).
+      const id = kernel.targetOf(nb).controller.id ?? CONTROLLER_ID;
+      await vscode.commands.executeCommand('notebook.selectKernel', { notebookEditor: editor, id, extension: EXTENSION_ID });
     }
     const runner = kernel.runnerFor(nb);
     await runner.bind();
@@ -70,19 +72,22 @@ export function interruptCommand(kernel: PyctxKernel): Handler {
 /** pyctx.showStats: pool stats and sessions in the "pyctx" output channel, summary as a message. */
 export function showStatsCommand(client: PyctxClient, channel: vscode.OutputChannel): Handler {
   return async () => {
-    const [stats, sessions] = await Promise.all([client.stats(), client.sessions()]);
+    const [stats, sessions, pools] = await Promise.all([client.stats(), client.sessions(), client.pools()]);
     channel.clear();
-    channel.appendLine(statsReport(stats, sessions));
+    // Every pool (one per environment in use), each with its own workers and sessions.
+    channel.appendLine(pools.map(p => statsReport(p, sessions.filter(x => (x.environment ?? '') === (p.environment ?? '')))).join('\n\n'));
     channel.show(true);
+    const more = pools.length > 1 ? ` ${pools.length} pools (one per environment): ${pools.map(p => `${p.checkedOut}/${p.size}`).join(', ')}.` : '';
     void vscode.window.showInformationMessage(
-      `pyctx pool: ${stats.checkedOut}/${stats.size} workers bound, ${stats.availableWorkers} available, ${stats.pendingRequests} queued.`);
-    return { ...stats, sessions };
+      `pyctx pool: ${stats.checkedOut}/${stats.size} workers bound, ${stats.availableWorkers} available, ${stats.pendingRequests} queued.${more}`);
+    return { ...stats, sessions, pools };
   };
 }
 
 export function statsReport(s: PoolStatsPayload, sessions: SessionInfo[]): string {
   const lines = [
-    `pyctx pool — ${s.python}${s.pythonVersion ? ` (Python ${s.pythonVersion})` : ''}${s.codec ? `, codec ${s.codec}` : ''}`,
+    `pyctx pool — ${s.python}${s.pythonVersion ? ` (Python ${s.pythonVersion})` : ''}${s.codec ? `, codec ${s.codec}` : ''}`
+      + `${s.environment ? '' : ' [default environment]'}${s.state && s.state !== 'running' ? ` [${s.state}${s.error ? `: ${s.error}` : ''}]` : ''}`,
     `size ${s.size}, workers ${s.numWorkers}, available ${s.availableWorkers}, checked out ${s.checkedOut}, pending requests ${s.pendingRequests}`,
     '', 'workers:',
     ...s.workers.map(w => `  pid ${w.pid}  ${w.state.padEnd(8)} ${formatBytes(w.rssBytes).padStart(10)}  ${w.owner ?? '-'}`),

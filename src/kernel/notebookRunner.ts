@@ -12,6 +12,7 @@ import type { ExecuteResult, OutputPayload, SessionInfo, SessionLostParams } fro
 import { CellOutputWriter, DisplayRegistry, outputId as outputIdOf } from './cellOutputs';
 import { errorOutput } from './mime';
 import { CellTrace } from './trace';
+import { offerSelectEnvironment } from './environmentErrors';
 
 interface Task {
   readonly cell?: vscode.NotebookCell;
@@ -59,7 +60,9 @@ export class NotebookRunner implements vscode.Disposable {
   constructor(
     readonly notebook: vscode.NotebookDocument,
     private readonly client: PyctxClient,
-    private readonly controller: vscode.NotebookController,
+    readonly controller: vscode.NotebookController,
+    /** The notebook's environment: its interpreter, sent with every request (undefined: the default pool). */
+    readonly python?: string,
   ) {}
 
   get uri(): string { return this.notebook.uri.toString(); }
@@ -148,7 +151,7 @@ export class NotebookRunner implements vscode.Disposable {
     try {
       trace?.mark('client.request');
       const result = await this.client.execute(
-        { executionId: running.executionId, notebookUri: this.uri, code, cellIndex: cell?.index, cwd: notebookCwd(this.notebook), ...(silent ? { silent } : {}), ...(trace ? { trace: true } : {}) },
+        { executionId: running.executionId, notebookUri: this.uri, code, cellIndex: cell?.index, cwd: notebookCwd(this.notebook), python: this.python, ...(silent ? { silent } : {}), ...(trace ? { trace: true } : {}) },
         trace ? o => { trace.markOnce('client.output'); onOutput(o); } : onOutput,
       );
       trace?.mark('client.reply');
@@ -197,7 +200,14 @@ export class NotebookRunner implements vscode.Disposable {
       if (r.crash) writer.appendOutput(crashOutput(r.crash, r.restarted === true));
       ok = r.status === 'ok';
     } catch (err) {
-      writer.appendOutput(requestErrorOutput(err));
+      if (errorCode(err) === 'environment_unavailable') {
+        // The interpreter went away (or broke) since it was listed: say so, offer the picker.
+        const message = err instanceof Error ? err.message : String(err);
+        writer.appendOutput(errorOutput('EnvironmentUnavailable', message, [`EnvironmentUnavailable: ${message}`]));
+        void offerSelectEnvironment(this.notebook, this.controller.label.replace(/^pyctx: /, ''));
+      } else {
+        writer.appendOutput(requestErrorOutput(err));
+      }
     }
     // No wait for this execution's own output writes: exec.end() sends VS Code's pending
     // batch of them first, in order, and then completes the execution. Awaiting them (as
@@ -298,7 +308,7 @@ export class NotebookRunner implements vscode.Disposable {
 
   /** Explicit bind (command): a context now, without running a cell. */
   async bind(): Promise<void> {
-    const r = await this.client.bind(this.uri, notebookCwd(this.notebook));
+    const r = await this.client.bind(this.uri, notebookCwd(this.notebook), this.python);
     if (r.fresh) this.lastCount = 0;
     this.bound = true;
     this.pid = r.pid;
@@ -342,7 +352,7 @@ export class NotebookRunner implements vscode.Disposable {
       if (this.running) this.running.restarted = true;
       this.setStatus('restarting');
       try {
-        const r = await this.client.restart(this.uri);
+        const r = await this.client.restart(this.uri, this.python);
         this.bound = true;
         this.pid = r.pid;
         this.lastCount = 0;

@@ -30,6 +30,7 @@ export function parseServerOptions(raw: unknown): ServerOptions {
   out.maxRefsPerSession = posInt(o.maxRefsPerSession);
   out.outputMaxBytes = posInt(o.outputMaxBytes);
   out.streamCoalesceMs = nonNeg(o.streamCoalesceMs);
-  out.idleShutdownMinutes = nonNeg(o.idleShutdownMinutes);
+  const idle = nonNeg(o.idleShutdownMinutes);
+  if (idle !== undefined) out.idleShutdownMinutes = idle;
   return out;
 }

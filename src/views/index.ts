@@ -19,8 +19,9 @@ export interface ViewsApi {
   statusBar: StatusBarApi;
 }
 
-export function registerViews(context: vscode.ExtensionContext, client: ViewsClient): ViewsApi {
-  const model = new RefModel(client);
+/** `nameOf`: the display name of a pool's environment ('' = the default environment). */
+export function registerViews(context: vscode.ExtensionContext, client: ViewsClient, nameOf?: (environment: string) => string | undefined): ViewsApi {
+  const model = new RefModel(client, nameOf);
   const tree = createRefExplorer(model);
   const bar = createStatusBar(model);
   context.subscriptions.push(model, ...tree.disposables, ...bar.disposables, ...registerActions(client, model, tree.api));

@@ -49,15 +49,18 @@ export function shellLabel(stats: PoolStatsPayload, long: boolean): string {
 export function describe(node: TreeNode, stats: PoolStatsPayload | undefined, now = Date.now()): PlainNode {
   switch (node.kind) {
     case 'pool': {
+      stats = node.stats ?? stats;
       if (!stats) return base(node, 'pyctx pool', 'starting…', 'The pool server is starting', 'pyctx.pool', 'loading~spin', true);
       const bound = poolBound(stats), total = poolCapacity(stats);
       const queued = stats.pendingRequests ? ` · ${stats.pendingRequests} queued` : '';
+      const state = stats.state && stats.state !== 'running' ? ` · ${stats.state}` : '';
       const mem = stats.workers.reduce((sum, w) => sum + (w.rssBytes || 0), 0);
-      const tooltip = [`Interpreter: ${stats.python}${stats.pythonVersion ? ` (${stats.pythonVersion})` : ''}`,
+      const label = node.name ? `${node.name} · ${interpreterLabel(stats)}` : interpreterLabel(stats);
+      const tooltip = [...(node.name ? [`Environment: ${node.name}`] : []), `Interpreter: ${stats.python}${stats.pythonVersion ? ` (${stats.pythonVersion})` : ''}`,
         `Workers: ${stats.numWorkers} started, ${total} max`, `Bound: ${bound}`, `Available: ${stats.availableWorkers}`,
         `Queued requests: ${stats.pendingRequests}`, `Memory: ${humanBytes(mem)}`, `Cells: ${shellLabel(stats, true)}`].join('\n');
       const shell = stats.shell ? ` · ${shellLabel(stats, false)}` : '';
-      return base(node, interpreterLabel(stats), `${bound}/${total} bound${queued}${shell}`, tooltip, 'pyctx.pool', 'server-process', true);
+      return base(node, label, `${bound}/${total} bound${queued}${state}${shell} · ${stats.python}`, tooltip, 'pyctx.pool', 'server-process', true);
     }
     case 'session': {
       const s = node.session;

@@ -12,24 +12,29 @@ import type { PyctxClient, PoolStatsPayload, RefInfoPayload, SessionInfo } from 
 /** Refs fetched per request, and per "+N more" click: a 10,000-ref session never renders at once. */
 export const REF_PAGE_SIZE = 100;
 
-export type PoolNode = { kind: 'pool'; id: 'pool' };
+/** One per pool (interpreter); the default environment's has id `pool`, the others `pool/<interpreter>`. */
+export type PoolNode = { kind: 'pool'; id: string; environment: string; stats?: PoolStatsPayload; name?: string };
 export type SessionNode = { kind: 'session'; id: string; session: SessionInfo };
 export type RefNode = { kind: 'ref'; id: string; ref: RefInfoPayload; parent: SessionNode };
 export type MoreNode = { kind: 'more'; id: string; parent: SessionNode; loaded: number; total: number };
-export type IdleNode = { kind: 'idle'; id: 'idle'; workers: PoolStatsPayload['workers'] };
+export type IdleNode = { kind: 'idle'; id: string; environment: string; workers: PoolStatsPayload['workers'] };
 export type NoteNode = { kind: 'note'; id: string; parent: SessionNode; text: string };
 export type TreeNode = PoolNode | SessionNode | RefNode | MoreNode | IdleNode | NoteNode;
 
 /** The client surface the views use (the real PyctxClient satisfies it). */
 export type ViewsClient = Pick<PyctxClient,
-  'stats' | 'sessions' | 'refs' | 'releaseRef' | 'releaseSession' | 'unbind' | 'restart'
+  'stats' | 'pools' | 'sessions' | 'refs' | 'releaseRef' | 'releaseSession' | 'unbind' | 'restart'
   | 'onStatsChanged' | 'onRefsChanged' | 'onSessionLost' | 'onServerStatus' | 'onDidReset' | 'serverStatus'>;
 
 interface RefPage { total: number; refs: RefInfoPayload[]; nodes: RefNode[] }
 
 export class RefModel implements vscode.Disposable {
-  readonly pool: PoolNode = { kind: 'pool', id: 'pool' };
+  /** The default environment's pool. */
+  readonly pool: PoolNode = { kind: 'pool', id: 'pool', environment: '' };
   stats: PoolStatsPayload | undefined;
+  /** Every pool the server has (the default first). */
+  pools: PoolStatsPayload[] = [];
+  private readonly poolNodes = new Map<string, PoolNode>([['', this.pool]]);
   sessions: SessionInfo[] = [];
   /** Last server problem (no Python, crash), shown instead of the pool. */
   serverError: string | undefined;
@@ -37,7 +42,7 @@ export class RefModel implements vscode.Disposable {
   private readonly sessionNodes = new Map<string, SessionNode>();
   private readonly pages = new Map<string, Promise<RefPage>>();
   private readonly wanted = new Map<string, number>();   // refs the user paged to, per session
-  private idle: IdleNode | undefined;
+  private readonly idle = new Map<string, IdleNode>();
   private prefetching = false;
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   private readonly subs: vscode.Disposable[] = [];
@@ -45,10 +50,11 @@ export class RefModel implements vscode.Disposable {
   /** Fired with the node whose children changed (undefined: the whole tree). */
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly client: ViewsClient) {
+  /** `nameOf`: a pool's environment name ('' = the default's), from the kernel's controllers. */
+  constructor(private readonly client: ViewsClient, private readonly nameOf: (environment: string) => string | undefined = () => undefined) {
     this.subs.push(
       this.changed,
-      client.onStatsChanged(s => this.applyStats(s, s.sessions)),
+      client.onStatsChanged(s => this.applyStats(s, s.sessions, s.pools)),
       client.onRefsChanged(r => this.invalidateRefs(r.sessionId)),
       client.onDidReset(e => {
         this.applyStats(undefined, []);
@@ -66,9 +72,9 @@ export class RefModel implements vscode.Disposable {
   async refresh(): Promise<void> {
     this.pages.clear();
     try {
-      const [stats, sessions] = await Promise.all([this.client.stats(), this.client.sessions()]);
+      const [stats, sessions, pools] = await Promise.all([this.client.stats(), this.client.sessions(), this.client.pools()]);
       this.serverError = undefined;
-      this.applyStats(stats, sessions);
+      this.applyStats(stats, sessions, pools);
       if (this.prefetching) this.setPrefetch(true);
     } catch (err) {
       this.setServerError(err instanceof Error ? err.message : String(err));
@@ -83,12 +89,17 @@ export class RefModel implements vscode.Disposable {
     return this.sessionNodesInOrder().find(n => n.session.notebookUri === uri);
   }
 
-  idleNode(): IdleNode | undefined { return this.idle; }
+  idleNode(environment = ''): IdleNode | undefined { return this.idle.get(environment); }
 
-  /** Children of the pool: sessions (most recently bound first), then the idle workers. */
-  poolChildren(): TreeNode[] {
-    const out: TreeNode[] = this.sessionNodesInOrder();
-    if (this.idle) out.push(this.idle);
+  /** The pool nodes, the default first. */
+  poolNodesInOrder(): PoolNode[] { return [...this.poolNodes.values()]; }
+  poolNode(environment: string): PoolNode | undefined { return this.poolNodes.get(environment); }
+
+  /** Children of a pool (default: the default one): its sessions (most recently bound first), then its idle workers. */
+  poolChildren(pool: PoolNode = this.pool): TreeNode[] {
+    const out: TreeNode[] = this.sessionNodesInOrder().filter(n => (n.session.environment ?? '') === pool.environment);
+    const idle = this.idle.get(pool.environment);
+    if (idle) out.push(idle);
     return out;
   }
 
@@ -176,8 +187,20 @@ export class RefModel implements vscode.Disposable {
     return { total, refs, nodes: refs.map(ref => ({ kind: 'ref', id: `${parent.id}/${ref.id}`, ref, parent })) };
   }
 
-  private applyStats(stats: PoolStatsPayload | undefined, sessions: SessionInfo[]): void {
+  private applyStats(stats: PoolStatsPayload | undefined, sessions: SessionInfo[], pools?: PoolStatsPayload[]): void {
     this.stats = stats;
+    this.pools = pools ?? (stats ? [stats] : []);
+    for (const env of [...this.poolNodes.keys()]) {
+      if (env && !this.pools.some(p => (p.environment ?? '') === env)) this.poolNodes.delete(env);
+    }
+    for (const p of this.pools) {
+      const env = p.environment ?? '';
+      let node = this.poolNodes.get(env);
+      if (!node) { node = { kind: 'pool', id: `pool/${env}`, environment: env }; this.poolNodes.set(env, node); }
+      node.stats = env === '' ? stats ?? p : p;
+      node.name = this.nameOf(env);
+    }
+    if (!this.pools.length) this.pool.stats = stats;
     if (stats) this.serverError = undefined;
     // Most recently bound first: the notebook you just ran is at the top.
     this.sessions = [...sessions].sort((a, b) => b.boundAt - a.boundAt);
@@ -195,8 +218,12 @@ export class RefModel implements vscode.Disposable {
       }
     }
     const owned = new Set(sessions.map(s => s.pid));
-    const idle = (stats?.workers ?? []).filter(w => w.owner === null && !owned.has(w.pid));
-    this.idle = idle.length ? { kind: 'idle', id: 'idle', workers: idle } : undefined;
+    this.idle.clear();
+    for (const node of this.poolNodes.values()) {
+      const idle = (node.stats?.workers ?? []).filter(w => w.owner === null && !owned.has(w.pid));
+      const id = node.environment ? `idle/${node.environment}` : 'idle';
+      if (idle.length) this.idle.set(node.environment, { kind: 'idle', id, environment: node.environment, workers: idle });
+    }
     this.changed.fire(undefined);
   }
 

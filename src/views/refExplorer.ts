@@ -23,8 +23,8 @@ class RefTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     return item;
   }
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
-    if (!node) return this.model.stats ? [this.model.pool] : [];
-    if (node.kind === 'pool') return this.model.poolChildren();
+    if (!node) return this.model.stats ? this.model.poolNodesInOrder() : [];
+    if (node.kind === 'pool') return this.model.poolChildren(node);
     if (node.kind !== 'session') return [];
     const children = await this.model.sessionChildren(node);
     const prefix = `${node.id}/`;
@@ -35,7 +35,8 @@ class RefTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   getParent(node: TreeNode): TreeNode | undefined {
     switch (node.kind) {
       case 'pool': return undefined;
-      case 'session': case 'idle': return this.model.pool;
+      case 'session': return this.model.poolNode(node.session.environment ?? '') ?? this.model.pool;
+      case 'idle': return this.model.poolNode(node.environment) ?? this.model.pool;
       default: return node.parent;
     }
   }
@@ -120,7 +121,9 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
   const resolve = (n: PlainNode | string): TreeNode | undefined => {
     const id = typeof n === 'string' ? n : n.id;
     if (id === 'pool') return model.pool;
+    if (id.startsWith('pool/')) return model.poolNode(id.slice(5));
     if (id === 'idle') return model.idleNode();
+    if (id.startsWith('idle/')) return model.idleNode(id.slice(5));
     if (id.startsWith('session/') && !id.slice(8).includes('/')) return model.sessionNode(id.slice(8));
     return provider.known.get(id);
   };

@@ -1,5 +1,6 @@
-// The pool status bar item: `$(server-process) bound/total` plus the active
-// notebook's state, a tooltip with the pool's numbers, a warning background when
+// The pool status bar item: `$(server-process) bound/total` of the active
+// notebook's pool (prefixed with its environment's name when that is not the
+// default environment) plus the notebook's state, a tooltip with the pool's numbers, a warning background when
 // no worker is free or requests queue, and a quick pick on click (sessions and
 // pool actions). Driven by RefModel changes and editor focus; never polls.
 import * as vscode from 'vscode';
@@ -64,8 +65,13 @@ function compute(model: RefModel): StatusBarSnapshot {
   if (model.serverError) {
     return { ...base, text: '$(error) pyctx', level: 'error', tooltip: `pyctx pool server: ${model.serverError}` };
   }
-  const stats = model.stats;
-  if (!stats) return { ...base, text: '$(loading~spin) pyctx', level: 'normal', tooltip: 'pyctx pool server is starting' };
+  if (!model.stats) return { ...base, text: '$(loading~spin) pyctx', level: 'normal', tooltip: 'pyctx pool server is starting' };
+  // The active notebook's pool (a notebook in another environment has its own pool).
+  const editor = vscode.window.activeNotebookEditor;
+  const env = (editor && model.sessionForNotebook(editor.notebook.uri.toString())?.session.environment) || '';
+  const poolNode = model.poolNode(env);
+  const stats = (env && poolNode?.stats) || model.stats;
+  const envName = poolNode?.name ?? model.pool.name;
   const bound = poolBound(stats), total = poolCapacity(stats);
   const exhausted = stats.availableWorkers === 0 && bound >= total;
   const queued = stats.pendingRequests > 0;
@@ -80,11 +86,14 @@ function compute(model: RefModel): StatusBarSnapshot {
     `pendingRequests: ${stats.pendingRequests}`,
     `memory: ${humanBytes(mem)}`,
     `interpreter: ${interpreterLabel(stats)} (${stats.python})`,
+    ...(envName ? [`environment: ${envName}`] : []),
+    ...(model.pools.length > 1 ? [`pools: ${model.pools.length} (one per environment in use; Show Pool Stats lists them)`] : []),
   ];
   if (active !== 'no notebook') lines.push(`active notebook: ${active}`);
   if (exhausted) lines.push('No worker free: unbind or close a notebook, or raise pyctx.pool.size.');
   if (queued) lines.push(`${stats.pendingRequests} request(s) waiting for a worker.`);
-  return { ...base, text: `$(server-process) ${bound}/${total}${state}`, tooltip: lines.join('\n'),
+  const prefix = env && envName ? `${envName} ` : '';
+  return { ...base, text: `$(server-process) ${prefix}${bound}/${total}${state}`, tooltip: lines.join('\n'),
     level: exhausted || queued ? 'warning' : 'normal' };
 }
 

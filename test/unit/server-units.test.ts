@@ -102,6 +102,9 @@ describe('initializationOptions', () => {
     assert.equal(bad.affinity, undefined);
     assert.equal(bad.outputMaxBytes, undefined);
     assert.equal(bad.refTtlSeconds, undefined);
+    assert.equal(bad.idleShutdownMinutes, undefined);
+    assert.equal(parseServerOptions({ idleShutdownMinutes: 0.5 }).idleShutdownMinutes, 0.5);
+    assert.equal(parseServerOptions({ idleShutdownMinutes: -1 }).idleShutdownMinutes, undefined);
     assert.deepEqual(parseServerOptions(null), parseServerOptions({}));
     // Memory limit: 0 (none) or >= 128 MiB; a smaller one would keep workers from starting.
     assert.equal(parseServerOptions({ memoryLimitMB: 512 }).memoryLimitMB, 512);
