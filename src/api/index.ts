@@ -31,6 +31,8 @@ export interface PyctxExtensionApi {
   /** The Python environments pyctx found, one NotebookController each (`controllerId`). */
   readonly environments: {
     list(): EnvironmentInfo[];
+    /** The id of the pyctx controller selected for an open notebook (undefined: none of pyctx's). */
+    controllerFor(notebookUri: vscode.Uri): string | undefined;
     /** Discovers again (as the "pyctx: Refresh Python Environments" command). */
     refresh(): Promise<EnvironmentInfo[]>;
     readonly onDidChange: vscode.Event<EnvironmentInfo[]>;
@@ -94,6 +96,7 @@ export function createApi(kernel: PyctxKernel, client: PyctxClient): PyctxExtens
     getKernel,
     environments: {
       list: () => environmentInfos(kernel),
+      controllerFor: uri => kernel.selectedControllerId(uri),
       refresh: async () => { await kernel.environments.refresh(); return environmentInfos(kernel); },
       // After the controllers follow the registry, so a listed controllerId is selectable.
       onDidChange: (listener, thisArg, disposables) =>

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { IPYTHON_MODES, Pool, PyCtxError, splitCommandLine, type IPythonMode } from '../pool';
+import { groupByPython } from './environment';
 import { CliError, Exit, oneLine } from './errors';
 import { readNotebook } from './nbformat';
 import { Progress } from './progress';
@@ -139,20 +140,27 @@ async function runCommand(argvIn: string[]): Promise<number> {
     return { input, output: values.inplace ? input : values.output ?? defaultOutput(input), notebook };
   });
 
+  // One pool per interpreter: --python, else each notebook's recorded environment (environment.ts).
+  const choice = poolChoice(values);
+  const groups = groupByPython(list, choice.python);
   const ac = interruptController();
-  const size = Math.min(jobs, list.length);
-  const pool = await startPool(poolChoice(values), size, size);
-  let outcomes: RunOutcome[];
-  try {
-    outcomes = await runAll(pool, list, jobs, {
-      allowErrors: !!values['allow-errors'],
-      timeoutMs: timeoutS === undefined ? undefined : Math.round(timeoutS * 1000),
-      maxOutputBytes,
-      progress: new Progress(!!values.progress || !!process.stderr.isTTY),
-      signal: ac.signal,
-    });
-  } finally {
-    await pool.close().catch(() => undefined);
+  const progress = new Progress(!!values.progress || !!process.stderr.isTTY);
+  const outcomes: RunOutcome[] = [];
+  for (const [python, group] of groups) {
+    if (ac.signal.aborted) break;
+    const size = Math.min(jobs, group.length);
+    const pool = await startPool({ ...choice, python }, size, size);
+    try {
+      outcomes.push(...await runAll(pool, group, jobs, {
+        allowErrors: !!values['allow-errors'],
+        timeoutMs: timeoutS === undefined ? undefined : Math.round(timeoutS * 1000),
+        maxOutputBytes,
+        progress,
+        signal: ac.signal,
+      }));
+    } finally {
+      await pool.close().catch(() => undefined);
+    }
   }
   return report(outcomes, ac.signal.aborted);
 }

@@ -104,6 +104,11 @@ export class PyctxKernel implements vscode.Disposable {
     return this.selected.has(notebook.uri.toString());
   }
 
+  /** The pyctx controller selected for the notebook, if one is. */
+  selectedControllerId(uri: vscode.Uri | string): string | undefined {
+    return this.selected.get(uri.toString());
+  }
+
   /** The controller the notebook uses: the selected pyctx one, else the one it recorded, else the default. */
   targetOf(notebook: vscode.NotebookDocument): KernelTarget {
     const id = this.selected.get(notebook.uri.toString());

@@ -104,6 +104,8 @@ export class ControllerSet implements vscode.Disposable {
 
   /** The default (the workspace's active interpreter) is preferred for this notebook. */
   prefer(notebook: vscode.NotebookDocument, target: KernelTarget = this.defaultTarget): void {
+    // One preferred controller per notebook: VS Code then runs a notebook with no choice yet on it.
+    if (target !== this.defaultTarget) this.defaultTarget.controller.updateNotebookAffinity(notebook, vscode.NotebookControllerAffinity.Default);
     target.controller.updateNotebookAffinity(notebook, vscode.NotebookControllerAffinity.Preferred);
   }
 

@@ -8,6 +8,8 @@
 //  - per-pool stats (payloads for pyctx/pools); `poolSize` caps each pool alone.
 // An environment other than the default that cannot start fails with
 // `environment_unavailable` (its entry is dropped, so a later request tries again).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Pool } from '../pool';
 import type { PoolStatsPayload, ServerOptions, ServerStatusParams } from '../protocol/lsp';
 import { PyctxServerError } from './errors';
@@ -65,6 +67,12 @@ export class PoolRegistry {
   async get(key: string): Promise<Pool> {
     if (this.closed) throw new PyctxServerError('internal_error', 'the server is shutting down');
     let entry = this.entries.get(key);
+    if (key !== DEFAULT_KEY && path.isAbsolute(key) && !existsSync(key)) {
+      // Removed since its pool started (a deleted venv): its warm workers must not serve new binds.
+      if (entry && entry.bound === 0) { this.entries.delete(key); void entry.host.stop().finally(() => this.hooks.onChanged()); }
+      throw new PyctxServerError('environment_unavailable',
+        `The Python environment ${key} cannot start: ${key} no longer exists. Select another environment for this notebook, or recreate this one.`);
+    }
     if (!entry) { entry = this.makeEntry(key); this.entries.set(key, entry); }
     const e = entry;
     const wasStarted = e.host.wasStarted;

@@ -7,6 +7,7 @@
 // interpreter is `environment_unavailable` with a message naming it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,5 +108,21 @@ describe('pools per interpreter', () => {
     });
     assert.ok(!(await h.api.pools()).some(p => p.environment === gone), 'a failed pool is not kept');
     assert.equal(await evalIn(nb('c.ipynb'), '6 * 7', SYSTEM), '42');
+  });
+
+  test('a venv runs as its own bin/python; once deleted, its running pool serves no new bind', async () => {
+    const venv = path.join(tmp, 'venv-x');
+    execFileSync('python3', ['-m', 'venv', '--without-pip', venv]);
+    const python = path.join(venv, 'bin', 'python');
+    const e = nb('e.ipynb');
+    assert.equal(await evalIn(e, '__import__("sys").prefix + " " + __import__("sys").executable', python), `${venv} ${python}`);
+    await h.api.unbind(e);
+    rmSync(venv, { recursive: true, force: true });
+    await assert.rejects(h.api.execute({ notebookUri: e, code: '1', python }), (err: Error) => {
+      assert.equal(errorCode(err), 'environment_unavailable');
+      assert.match(err.message, /venv-x\/bin\/python no longer exists/);
+      return true;
+    });
+    assert.ok(await waitFor(async () => !(await h.api.pools()).some(p => p.environment === python), 20_000), 'its pool is closed');
   });
 });
