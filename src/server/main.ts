@@ -55,8 +55,8 @@ connection.onInitialize((params): InitializeResult => {
     () => {
       const all = h.payloads();
       const def = all[0];
-      // Before the default pool first answered, there is nothing to show (as before pools per interpreter).
-      if (def.state === 'starting' && !h.running().length) return;
+      // Before the default pool first answered, or when it cannot start (serverStatus says why), no stats.
+      if (def.state === 'error' || (def.state === 'starting' && !h.running().length)) return;
       sendNotification(connection, lsp.statsChanged, { ...def, sessions: need(sessions).list(), pools: all });
     },
     sessionId => sendNotification(connection, lsp.refsChanged, { sessionId, notebookUri: sessions?.bySession(sessionId)?.notebookUri }),

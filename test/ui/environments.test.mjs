@@ -1,0 +1,79 @@
+// Click-through test of environments per notebook in the real VS Code UI
+// (code-server + chromium, pyctx installed as a user has it, driven by playwright):
+// a workspace .venv made with `python -m venv --without-pip` and /usr/bin/python3
+// both appear in the notebook's kernel picker as `pyctx: …`; clicking the .venv
+// runs the notebook there (its sys.prefix in the output) and the toolbar shows it.
+// Screenshots go to the run dir; PYCTX_UI_SHOTS=docs also writes
+// docs/environments.png (the open kernel picker).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, checkInstall, launchBrowser, linkExtension, prepareRunDir, startCodeServer, waitForWorkbench, workbenchUrl } from '../../scripts/vscode/codeserver.mjs';
+import { openFile, runAll, waitForIdle, waitForOutputs } from '../../scripts/vscode/ui.mjs';
+
+const notebook = cells => JSON.stringify({
+  nbformat: 4, nbformat_minor: 5,
+  metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }, language_info: { name: 'python' } },
+  cells: cells.map((source, i) => ({ cell_type: 'code', id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source })),
+}, null, 1);
+
+test('the kernel picker offers the .venv and /usr/bin/python3; picking the .venv runs the notebook in it', { timeout: 600_000 }, async () => {
+  checkInstall();
+  assert.ok(fs.existsSync(path.join(ROOT, 'dist/extension.js')), 'run npm run build first');
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyctx-ui-envs.'));
+  process.env.TMPDIR = path.join(runDir, 'tmp');
+  const fixtures = path.join(runDir, 'fixtures');
+  fs.mkdirSync(fixtures);
+  fs.writeFileSync(path.join(fixtures, 'envs.ipynb'), notebook(['import sys\nprint("PREFIX", sys.prefix)']));
+  const workspace = prepareRunDir(runDir, { fixtures, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'editor.minimap.enabled': false } });
+  execFileSync('python3', ['-m', 'venv', '--without-pip', path.join(workspace, '.venv')]);
+  linkExtension(runDir, ROOT);
+  const server = await startCodeServer(runDir, { devMode: false });
+  const { browser, page } = await launchBrowser(runDir, { width: 1280, height: 860 });
+  page.setDefaultNavigationTimeout(180_000);
+  let failed = true;
+  try {
+    await page.goto(workbenchUrl(server, { folder: workspace }));
+    await waitForWorkbench(page);
+    await page.keyboard.press('Control+B');   // the notebook gets the width
+    await openFile(page, 'envs.ipynb');
+
+    // Open the kernel picker and go down to pyctx's environments (VS Code may first list sources).
+    const toolbar = page.locator('.notebook-toolbar-container');
+    await toolbar.locator('.kernel-action-view-item').first().click({ timeout: 60_000 });
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    const venvRow = rows.filter({ hasText: 'pyctx: .venv' }).first();
+    for (let level = 0; ; level++) {
+      await rows.first().waitFor({ timeout: 60_000 });
+      // Discovery runs once at activation: give it a moment before descending.
+      if (await venvRow.waitFor({ timeout: 15_000 }).then(() => true, () => false)) break;
+      assert.ok(level < 3, `the kernel picker never offered "pyctx: .venv" (rows: ${await rows.allInnerTexts()})`);
+      const another = rows.filter({ hasText: /Select Another Kernel|pyctx/ }).first();
+      await another.click();
+      await page.waitForTimeout(500);
+    }
+    const systemRow = rows.filter({ hasText: 'pyctx: Python' }).filter({ hasText: '/usr/bin' }).first();
+    assert.ok(await systemRow.isVisible(), `no /usr/bin/python3 entry among ${await rows.allInnerTexts()}`);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(runDir, 'kernel-picker.png') });
+    if (process.env.PYCTX_UI_SHOTS === 'docs') await page.screenshot({ path: path.join(ROOT, 'docs', 'environments.png') });
+    console.log(`ui: kernel picker rows: ${(await rows.allInnerTexts()).map(t => t.replace(/\s+/g, ' ')).join(' | ')}`);
+
+    await venvRow.click();
+    await toolbar.filter({ hasText: 'pyctx: .venv' }).waitFor({ timeout: 30_000 });
+    await runAll(page);
+    await waitForOutputs(page, [`PREFIX ${path.join(workspace, '.venv')}`], 180_000);
+    await waitForIdle(page);
+    await page.screenshot({ path: path.join(runDir, 'ran-in-venv.png') });
+    failed = false;
+  } finally {
+    if (failed) await page.screenshot({ path: path.join(runDir, 'failed.png') }).catch(() => undefined);
+    await browser.close().catch(() => undefined);
+    await server.stop();
+    if (!failed && process.env.PYCTX_VSCODE_KEEP !== '1') fs.rmSync(runDir, { recursive: true, force: true });
+    else console.log(`ui: run dir kept: ${runDir}`);
+  }
+});
