@@ -3,7 +3,8 @@
 # order of cost — Python worker unittests (both codecs), typecheck, Node tests
 # against real workers, the stress suite (crash storm, floods, malformed input;
 # prints its figures), workers on a cluster (Slurm and ssh on 127.0.0.1, as root),
-# and the integration suite inside a real VS Code.
+# the integration suite inside a real VS Code, and the click-through UI tests
+# (test/ui/, playwright on code-server).
 # Set PYCTX_SKIP_VSCODE=1 to leave out the editor suite while iterating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,5 @@ echo "== stress";           npm run --silent test:stress
 echo "== cluster tests";    bash scripts/test-cluster.sh
 if [ "${PYCTX_SKIP_VSCODE:-}" != 1 ]; then
   echo "== vscode tests";   bash scripts/test-vscode.sh
+  echo "== ui tests";       node --test --test-concurrency=1 test/ui/   # playwright clicks in the real VS Code UI
 fi

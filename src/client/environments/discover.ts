@@ -60,6 +60,7 @@ export interface DiscoveryInput {
   probeTimeoutMs?: number;
 }
 
+const PROBE_CONCURRENCY = 4;
 export const MIN_VERSION: readonly [number, number] = [3, 8];
 const IS_WIN = process.platform === 'win32';
 const BIN = IS_WIN ? 'Scripts' : 'bin';
@@ -144,7 +145,7 @@ export interface Probe { executable: string; version: string; prefix: string; er
 const PROBE = 'import sys, platform; print(sys.executable); print(platform.python_version()); print(sys.prefix)';
 
 /** Runs the candidate once: its sys.executable, version and prefix, or why it cannot run. */
-export function probe(python: string, timeoutMs = 15_000): Promise<Probe | { error: string }> {
+export function probe(python: string, timeoutMs = 60_000): Promise<Probe | { error: string }> {
   return new Promise(resolve => {
     execFile(python, ['-c', PROBE], { timeout: timeoutMs, windowsHide: true }, (err, stdout, stderr) => {
       const lines = String(stdout).trim().split(/\r?\n/);
@@ -186,7 +187,12 @@ export async function discoverEnvironments(input: DiscoveryInput, defaultPython?
   if (defaultCandidate && !candidates.some(c => c.python === defaultCandidate)) candidates.push({ python: defaultCandidate, kind: 'path' });
   // Probe each distinct path once, all at once.
   const paths = [...new Set(candidates.map(c => c.python))];
-  const probes = new Map(await Promise.all(paths.map(async p => [p, await probe(p, input.probeTimeoutMs)] as const)));
+  const probes = new Map<string, Probe | { error: string }>();
+  // A few at a time: a dozen interpreters starting at once on a busy machine time out together.
+  const queue = [...paths];
+  await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, queue.length) }, async () => {
+    for (let p = queue.shift(); p !== undefined; p = queue.shift()) probes.set(p, await probe(p, input.probeTimeoutMs));
+  }));
 
   const byKey = new Map<string, PythonEnvironment>();
   const keyOfPath = new Map<string, string>();
