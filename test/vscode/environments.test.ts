@@ -98,6 +98,14 @@ suite('environments: one per notebook', function () {
     assert.ok(venvPool, JSON.stringify(roots));
     assert.match(venvPool.label, /^\.venv · Python 3/);
     assert.deepEqual((await views.refExplorer.children(venvPool.id)).filter(c => c.notebookUri).map(c => c.notebookUri), [a.notebook.uri.toString()]);
+    // Show Pool Stats lists every pool; the status bar names the active notebook's environment and its pool.
+    const shown = await vscode.commands.executeCommand<{ pools: { python: string }[] }>('pyctx.showStats');
+    assert.ok([venvPython, SYSTEM].every(p => shown.pools.some(x => x.python === p)), JSON.stringify(shown.pools));
+    await vscode.window.showNotebookDocument(a.notebook);
+    const bar = (api.views as { statusBar: { snapshot(): { text: string; tooltip: string } } }).statusBar;
+    const text = await waitFor('the status bar to name the .venv', () => /\.venv \d+\/\d+ idle$/.test(bar.snapshot().text) && bar.snapshot().text, 20_000);
+    assert.match(text, /^\$\(server-process\) \.venv 1\/\d+ idle$/);
+    assert.match(bar.snapshot().tooltip, new RegExp(`interpreter: .*${venvPython.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
   });
 
   test('the notebook records its environment (ipykernel kernelspec) and gets it back when reopened', async () => {
