@@ -23,7 +23,7 @@ const ext = path.resolve(a.ext || ROOT); // dev mode: the extension folder (defa
 const tests = path.resolve(a.tests || path.join(ROOT, 'dist/test/vscode/index.js'));
 const fixtures = path.resolve(a.fixtures || path.join(ROOT, 'test/fixtures/vscode'));
 for (const p of [tests, fixtures, a.vsix || path.join(ext, 'package.json')]) if (!fs.existsSync(p)) die(`not found: ${p} (run npm run build)`);
-const timeoutMs = Number(a.timeout || 900) * 1000;
+const timeoutMs = Number(a.timeout || 1800) * 1000;   // the whole suite; generous for busy machines
 process.env.TMPDIR = path.join(runDir, 'tmp'); // playwright's chromium profile goes there too
 
 const t0 = Date.now();
