@@ -81,8 +81,9 @@ describe('pools per interpreter', () => {
   test('pools with no bound notebook shrink to zero after idleShutdownMinutes and start again on use', async () => {
     const a = nb('a.ipynb');
     const before = await h.api.pools();
+    // The default pool (no notebook bound since the previous test) may already be gone: its 600 ms can pass.
     const pids = before.flatMap(p => p.workers.map(w => w.pid));
-    assert.ok(pids.length >= 2);
+    assert.ok(pids.length >= 1, JSON.stringify(before));
     await h.api.unbind(a);
     const stopped = await waitFor(async () => {
       const ps = await h.api.pools();
