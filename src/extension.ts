@@ -26,7 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PyctxE
   context.subscriptions.push(client);
 
   const environments = new EnvironmentRegistry(() => client.python.python);
-  const kernel = new PyctxKernel(client, environments);
+  const kernel = new PyctxKernel(client, environments, channel);
   context.subscriptions.push(environments, kernel, ...registerKernelCommands(kernel, client, channel));
 
   const api = createApi(kernel, client);

@@ -7,6 +7,7 @@
 // actionable error (environmentErrors.ts). Also answers input()/getpass with an
 // input box, unbinds notebooks when they close or switch to another kernel, forgets
 // every binding when the server resets, and refuses to run in untrusted workspaces.
+// Hidden notebooks (no tab) are unbound after a grace period (tabs.ts).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PyctxClient } from '../client';
@@ -17,6 +18,7 @@ import { errorOutput } from './mime';
 import { CONTROLLER_ID, ControllerSet, NOTEBOOK_TYPE, type KernelTarget } from './controllers';
 import { environmentErrorOutput, offerSelectEnvironment } from './environmentErrors';
 import { recordedEnvironment, recordEnvironment } from './persistence';
+import { TabFollower } from './tabs';
 
 export { CONTROLLER_ID, NOTEBOOK_TYPE } from './controllers';
 /** How long a reopened notebook waits for VS Code's own kernel choice before pyctx selects its recorded one. */
@@ -35,7 +37,7 @@ export class PyctxKernel implements vscode.Disposable {
   /** A notebook got or lost its runner (bound state may have changed). */
   readonly onDidChangeRunners = this.runnersEmitter.event;
 
-  constructor(private readonly client: PyctxClient, readonly environments: EnvironmentRegistry) {
+  constructor(private readonly client: PyctxClient, readonly environments: EnvironmentRegistry, private readonly channel?: vscode.OutputChannel) {
     this.controllers = new ControllerSet(environments, {
       execute: (cells, notebook, target) => this.execute(cells, notebook, target),
       interrupt: notebook => this.runners.get(notebook.uri.toString())?.interrupt(),
@@ -71,6 +73,12 @@ export class PyctxKernel implements vscode.Disposable {
       vscode.window.onDidChangeActiveNotebookEditor(() => this.updateBoundContext()),
       vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('pyctx.python')) void environments.refresh(); }),
     );
+    // Workers follow tabs: a notebook no tab shows for the grace period is unbound.
+    this.disposables.push(new TabFollower({
+      boundNotebooks: () => [...this.runners.values()].filter(r => r.bound || r.isBusy).map(r => r.notebook),
+      releaseHidden: nb => this.release(nb),
+      onDidChangeRunners: this.onDidChangeRunners,
+    }));
     void client.stats().then(s => this.showInterpreter(s), () => undefined);
     void environments.refresh();
   }
@@ -87,7 +95,9 @@ export class PyctxKernel implements vscode.Disposable {
     }
     if (!r) {
       r = new NotebookRunner(notebook, this.client, target.controller, target.python);
-      r.onDidChangeStatus(() => this.updateBoundContext());
+      r.onDidChangeStatus(() => { this.updateBoundContext(); this.runnersEmitter.fire(); });
+      r.log = line => this.channel?.appendLine(`[${new Date().toISOString()}] ${line}`);
+      r.showLog = () => this.channel?.show(true);
       this.runners.set(key, r);
       this.runnersEmitter.fire();
     }

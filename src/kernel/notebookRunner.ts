@@ -13,6 +13,7 @@ import { CellOutputWriter, DisplayRegistry, outputId as outputIdOf } from './cel
 import { errorOutput } from './mime';
 import { CellTrace } from './trace';
 import { offerSelectEnvironment } from './environmentErrors';
+import { describeExit, notifyCrash, wrapText } from './crashReport';
 
 interface Task {
   readonly cell?: vscode.NotebookCell;
@@ -56,6 +57,9 @@ export class NotebookRunner implements vscode.Disposable {
   bound = false;
 
   readonly onDidChangeStatus = this.statusEmitter.event;
+  /** Where crash details go (the "pyctx" output channel), and how to show it. */
+  log: ((line: string) => void) | undefined;
+  showLog: (() => void) | undefined;
 
   constructor(
     readonly notebook: vscode.NotebookDocument,
@@ -197,7 +201,10 @@ export class NotebookRunner implements vscode.Disposable {
       if (r.result) writer.display(r.result.data, r.result.metadata, undefined, exec.executionOrder);
       if (r.error) writer.appendOutput(errorOutput(r.error.ename, r.error.evalue, r.error.traceback));
       for (const d of r.afterResult ?? []) writer.display(d.data, d.metadata, d.displayId);
-      if (r.crash) writer.appendOutput(crashOutput(r.crash, r.restarted === true));
+      if (r.crash) {
+        writer.appendOutput(crashOutput(r.crash, r.restarted === true));
+        if (!r.restarted && (r.crash.exitCode !== null || r.crash.signal !== null)) this.reportCrash(r.crash);
+      }
       ok = r.status === 'ok';
     } catch (err) {
       if (errorCode(err) === 'environment_unavailable') {
@@ -386,11 +393,14 @@ export class NotebookRunner implements vscode.Disposable {
     if (l.reason === 'restarted') return;   // restart() already holds the new binding
     const idleCrash = l.reason === 'crashed' && !this.running && this.bound;
     this.markLost(l.reason === 'crashed' ? 'dead' : 'unknown');
-    if (idleCrash) {
-      // No cell to carry the notice: say it at notebook level.
-      void vscode.window.showWarningMessage(
-        `pyctx: the Python worker of ${path.basename(this.notebook.uri.path)} exited (${describeExit(l.exitCode, l.signal)}); its state is lost. The next run starts a fresh context.`);
-    }
+    if (idleCrash) this.reportCrash(l);
+  }
+
+  /** The notification of a dead worker (the cell, if one ran, carries the notice too). */
+  private reportCrash(c: { exitCode: number | null; signal: string | null; message: string }): void {
+    const cause = describeExit(c.exitCode, c.signal);
+    this.log?.(`${path.basename(this.notebook.uri.path)}: the Python worker died (${cause}).${c.message ? `\n  ${c.message}` : ''}`);
+    void notifyCrash(this.notebook, cause, { restart: () => this.restart(), showOutput: () => this.showLog?.() });
   }
 
   /** The pool server restarted: nothing of this notebook's context survives. */
@@ -418,12 +428,6 @@ export class NotebookRunner implements vscode.Disposable {
   }
 }
 
-export function describeExit(exitCode: number | null, signal: string | null): string {
-  if (signal) return `signal ${signal}`;
-  if (exitCode !== null) return `exit code ${exitCode}`;
-  return 'no exit status';
-}
-
 /**
  * The "state lost" notice on the cell that was running: a worker that died
  * (exit code / signal), or a context ended under the cell (restart, unbind).
@@ -437,8 +441,10 @@ function crashOutput(crash: NonNullable<ExecuteResult['crash']>, restartedHere: 
     return errorOutput('ContextEnded', text, []);
   }
   const how = describeExit(crash.exitCode, crash.signal);
-  const text = `The Python worker running this notebook exited (${how}); state lost. The next run starts a fresh context.`;
-  return errorOutput('WorkerCrashed', text, [`WorkerCrashed: ${text}`, ...(crash.message ? [crash.message] : [])]);
+  const text = wrapText(`The Python worker running this notebook died (${how}).\nNotebook state lost; the next run starts a fresh context.`);
+  // The pool's own message says "exited (code null, signal ...)": the cause above says it better.
+  const detail = crash.message && !/exited \(code [^)]*\)$/.test(crash.message) ? [crash.message] : [];
+  return errorOutput('WorkerCrashed', text, [`WorkerCrashed: ${text}`, ...detail]);
 }
 
 /** A request that failed before producing a result (no Python, pool exhausted, server gone). */

@@ -130,9 +130,14 @@ async function showPick(model: RefModel): Promise<void> {
   await picked?.run?.();
 }
 
+/**
+ * Shows a session's notebook. Never `workspace.openNotebookDocument`: the
+ * reference it takes keeps the document alive for minutes after its editor
+ * closes (VS Code holds extension-opened documents in a bounded cache), which
+ * kept closed notebooks bound. `vscode.open` opens an editor and nothing more.
+ */
 async function openNotebook(uri: string): Promise<void> {
-  const parsed = vscode.Uri.parse(uri);
-  const doc = vscode.workspace.notebookDocuments.find(d => d.uri.toString() === uri)
-    ?? await vscode.workspace.openNotebookDocument(parsed);
-  await vscode.window.showNotebookDocument(doc);
+  const doc = vscode.workspace.notebookDocuments.find(d => d.uri.toString() === uri);
+  if (doc) { await vscode.window.showNotebookDocument(doc); return; }
+  await vscode.commands.executeCommand('vscode.open', vscode.Uri.parse(uri), { preview: false });
 }
