@@ -9,6 +9,7 @@ import type { PoolStatsPayload, SessionInfo } from '../protocol/lsp';
 import { CONTROLLER_ID, type PyctxKernel } from '../kernel/controller';
 import { formatBytes } from '../kernel/cellOutputs';
 import { targetNotebook } from './target';
+import { confirmStateLoss, invokedFromUi } from './confirm';
 
 export const EXTENSION_ID = 'pyctx.pyctx';
 type Handler = (arg?: unknown) => Promise<unknown>;
@@ -42,6 +43,8 @@ export function unbindCommand(kernel: PyctxKernel): Handler {
     const nb = needNotebook(arg);
     const runner = nb && kernel.existingRunner(nb.uri);
     if (!runner?.bound && !runner?.isBusy) return { unbound: false };
+    if (invokedFromUi(arg) && !await confirmStateLoss(`Unbind ${path.basename(nb!.uri.path)}?`, 'Unbind',
+      'Its worker goes back to the pool and its variables are lost; outputs stay.')) return { unbound: false };
     await runner.unbind();
     return { unbound: true };
   };
@@ -52,6 +55,9 @@ export function restartCommand(kernel: PyctxKernel): Handler {
   return async arg => {
     const nb = needNotebook(arg);
     if (!nb) return undefined;
+    const existing = kernel.existingRunner(nb.uri);
+    if ((existing?.bound || existing?.isBusy) && invokedFromUi(arg) && !await confirmStateLoss(`Restart ${path.basename(nb.uri.path)}?`, 'Restart',
+      'Its Python context starts fresh: variables are lost; outputs stay.')) return undefined;
     const runner = kernel.runnerFor(nb);
     await runner.restart();
     return { notebookUri: runner.uri, pid: runner.pid };

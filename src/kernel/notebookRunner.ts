@@ -14,6 +14,7 @@ import { errorOutput } from './mime';
 import { CellTrace } from './trace';
 import { offerSelectEnvironment } from './environmentErrors';
 import { describeExit, notifyCrash, wrapText } from './crashReport';
+import { releasedNames } from './released';
 
 interface Task {
   readonly cell?: vscode.NotebookCell;
@@ -199,7 +200,11 @@ export class NotebookRunner implements vscode.Disposable {
       const r = await this.execute(code, cell, o => writer.handle(o), false, executionId, trace);
       exec.executionOrder = r.executionCount || exec.executionOrder;
       if (r.result) writer.display(r.result.data, r.result.metadata, undefined, exec.executionOrder);
-      if (r.error) writer.appendOutput(errorOutput(r.error.ename, r.error.evalue, r.error.traceback));
+      if (r.error) {
+        writer.appendOutput(errorOutput(r.error.ename, r.error.evalue, r.error.traceback));
+        const note = releasedNames.noteFor(this.uri, r.error.ename, r.error.evalue);
+        if (note) writer.appendOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.stderr(note)], { outputType: 'stream' }));
+      }
       for (const d of r.afterResult ?? []) writer.display(d.data, d.metadata, d.displayId);
       if (r.crash) {
         writer.appendOutput(crashOutput(r.crash, r.restarted === true));
@@ -409,6 +414,7 @@ export class NotebookRunner implements vscode.Disposable {
   }
 
   private markLost(status: KernelStatus): void {
+    releasedNames.forget(this.uri);
     this.bound = false;
     this.pid = undefined;
     this.lastCount = 0;

@@ -5,6 +5,7 @@
 // the active notebook. Large releases ask first (pyctx.refs.confirmReleaseBytes).
 import * as vscode from 'vscode';
 import { errorCode, type RefInfoPayload } from '../client';
+import { confirmStateLoss, confirmStateLossEnabled, DONT_ASK_AGAIN } from '../commands/confirm';
 import { humanBytes, sessionLabel } from './format';
 import type { PlainNode } from './items';
 import type { RefModel, TreeNode, ViewsClient } from './model';
@@ -16,7 +17,12 @@ interface RefTarget { sessionId: string; refId: string; label: string; sizeBytes
 interface SessionTarget { sessionId: string; notebookUri: string; label: string }
 type Arg = TreeNode | PlainNode | { sessionId?: string; refId?: string; notebookUri?: string } | vscode.Uri | string | undefined;
 
-export function registerActions(client: ViewsClient, model: RefModel, tree: RefExplorerApi): vscode.Disposable[] {
+/** What the actions tell others: names released by the user (for the NameError note, the empty-session text). */
+export interface ActionHooks {
+  onReleased(target: { sessionId: string }, names: string[], wholeSession: boolean): void;
+}
+
+export function registerActions(client: ViewsClient, model: RefModel, tree: RefExplorerApi, hooks: ActionHooks): vscode.Disposable[] {
   const node = (arg: Arg): TreeNode | undefined => {
     if (arg && typeof arg === 'object' && 'kind' in arg && 'id' in arg) {
       return tree.resolve(arg.id) ?? (('parent' in arg || 'session' in arg) ? arg as TreeNode : undefined);
@@ -64,11 +70,15 @@ export function registerActions(client: ViewsClient, model: RefModel, tree: RefE
   /** True when the release may go ahead (small enough, confirmation off, or the user agreed). */
   const confirm = async (bytes: number, message: string): Promise<boolean> => {
     const threshold = confirmBytes();
-    if (bytes < threshold) return true;   // 0 always asks (see the setting's description)
+    if (bytes < threshold || !confirmStateLossEnabled()) return true;   // 0 always asks (see the setting's description)
     const choice = await vscode.window.showWarningMessage(message,
-      { modal: true, detail: `Objects of ${humanBytes(threshold)} or more ask first (setting pyctx.refs.confirmReleaseBytes).` }, 'Release');
-    return choice === 'Release';
+      { modal: true, detail: `Objects of ${humanBytes(threshold)} or more ask first (setting pyctx.refs.confirmReleaseBytes).` }, 'Release', DONT_ASK_AGAIN);
+    if (choice === DONT_ASK_AGAIN) await vscode.workspace.getConfiguration('pyctx').update('confirmStateLoss', false, vscode.ConfigurationTarget.Global);
+    return choice === 'Release' || choice === DONT_ASK_AGAIN;
   };
+  /** A real tree node (a click in the view) or no argument (palette): a person asked. */
+  const fromUi = (arg: Arg): boolean => arg === undefined
+    || (!!arg && typeof arg === 'object' && 'kind' in arg && 'id' in arg && tree.resolve(arg.id) === arg);
 
   const fail = (what: string, err: unknown) => {
     const code = errorCode(err);
@@ -82,6 +92,7 @@ export function registerActions(client: ViewsClient, model: RefModel, tree: RefE
     if (!await confirm(size, `Release ${t.label} (${humanBytes(size)})? The variable is deleted in Python.`)) return false;
     try {
       const { released } = await client.releaseRef(t.sessionId, t.refId);
+      if (released) hooks.onReleased(t, [t.label], false);
       if (!released) void vscode.window.showInformationMessage(`pyctx: ${t.label} was already released.`);
       return released;
     } catch (err) { fail(`releasing ${t.label}`, err); return false; } finally { model.invalidateRefs(t.sessionId); }
@@ -93,8 +104,12 @@ export function registerActions(client: ViewsClient, model: RefModel, tree: RefE
     try {
       const first = await client.refs(t.sessionId, 0, 1000);
       const bytes = first.refs.reduce((sum, r) => sum + r.sizeBytes, 0);
-      if (!await confirm(bytes, `Release all ${first.total} objects of ${t.label} (${humanBytes(bytes)}${first.total > first.refs.length ? ' or more' : ''})? Its variables are deleted in Python.`)) return 0;
+      const question = `Release all ${first.total} objects of ${t.label} (${humanBytes(bytes)}${first.total > first.refs.length ? ' or more' : ''})?`;
+      if (fromUi(arg)) {
+        if (!await confirmStateLoss(question, 'Release', 'Its variables are deleted in Python; the worker stays bound.')) return 0;
+      } else if (!await confirm(bytes, `${question} Its variables are deleted in Python.`)) return 0;
       const { count } = await client.releaseSession(t.sessionId);
+      hooks.onReleased(t, first.refs.filter(r => r.name).map(r => r.name!), true);
       return count;
     } catch (err) { fail(`releasing the objects of ${t.label}`, err); return 0; } finally { model.invalidateRefs(t.sessionId); }
   };
@@ -108,7 +123,8 @@ export function registerActions(client: ViewsClient, model: RefModel, tree: RefE
     if (!t) return false;
     const doc = openNotebook(t.notebookUri);
     try {
-      if (doc) return (await vscode.commands.executeCommand<{ unbound: boolean } | undefined>('pyctx.unbind', doc.uri))?.unbound ?? false;
+      if (doc) return (await vscode.commands.executeCommand<{ unbound: boolean } | undefined>('pyctx.unbind', fromUi(arg) ? { ui: true, notebookUri: t.notebookUri } : doc.uri))?.unbound ?? false;
+      if (fromUi(arg) && !await confirmStateLoss(`Unbind ${t.label}?`, 'Unbind', 'Its worker goes back to the pool and its variables are lost.')) return false;
       return (await client.unbind(t.notebookUri)).unbound;
     } catch (err) { fail(`unbinding ${t.label}`, err); return false; }
   };
@@ -118,7 +134,8 @@ export function registerActions(client: ViewsClient, model: RefModel, tree: RefE
     if (!t) return false;
     const doc = openNotebook(t.notebookUri);
     try {
-      if (doc) return (await vscode.commands.executeCommand('pyctx.restart', doc.uri)) !== undefined;
+      if (doc) return (await vscode.commands.executeCommand('pyctx.restart', fromUi(arg) ? { ui: true, notebookUri: t.notebookUri } : doc.uri)) !== undefined;
+      if (fromUi(arg) && !await confirmStateLoss(`Restart ${t.label}?`, 'Restart', 'Its Python context starts fresh: variables are lost.')) return false;
       await client.restart(t.notebookUri);
       return true;
     } catch (err) { fail(`restarting ${t.label}`, err); return false; }

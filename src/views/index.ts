@@ -4,6 +4,7 @@
 // extension.ts calls registerViews once the client is started and exposes the
 // returned object in its exported API (plain data for tests and other extensions).
 import * as vscode from 'vscode';
+import { releasedNames } from '../kernel/released';
 import { registerActions } from './actions';
 import { RefModel, type ViewsClient } from './model';
 import { createRefExplorer, type RefExplorerApi } from './refExplorer';
@@ -24,7 +25,13 @@ export function registerViews(context: vscode.ExtensionContext, client: ViewsCli
   const model = new RefModel(client, nameOf);
   const tree = createRefExplorer(model);
   const bar = createStatusBar(model);
-  context.subscriptions.push(model, ...tree.disposables, ...bar.disposables, ...registerActions(client, model, tree.api));
+  context.subscriptions.push(model, ...tree.disposables, ...bar.disposables, ...registerActions(client, model, tree.api, {
+    onReleased: (t, names, whole) => {
+      const uri = model.sessionNode(t.sessionId)?.session.notebookUri;
+      if (uri) releasedNames.record(uri, names);
+      if (whole) model.markReleasedAll(t.sessionId);
+    },
+  }));
   // One initial query; from here on the server pushes every change.
   void model.refresh();
   return { refExplorer: tree.api, statusBar: bar.api };

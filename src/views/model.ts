@@ -43,6 +43,8 @@ export class RefModel implements vscode.Disposable {
   private readonly pages = new Map<string, Promise<RefPage>>();
   private readonly wanted = new Map<string, number>();   // refs the user paged to, per session
   private readonly idle = new Map<string, IdleNode>();
+  /** Sessions the user emptied (Release Session Refs), and when: their empty text says so. */
+  private readonly releasedAll = new Map<string, number>();
   private prefetching = false;
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   private readonly subs: vscode.Disposable[] = [];
@@ -112,7 +114,9 @@ export class RefModel implements vscode.Disposable {
       return [{ kind: 'note', id: `${node.id}/error`, parent: node, text: `Could not list objects: ${err instanceof Error ? err.message : err}` }];
     }
     if (page.total === 0 || page.nodes.length === 0) {
-      return [{ kind: 'note', id: `${node.id}/empty`, parent: node, text: 'No live objects yet: run a cell that assigns a variable' }];
+      const at = this.releasedAll.get(node.session.sessionId);
+      const text = at ? `Empty: all objects were released at ${new Date(at).toLocaleTimeString()}` : 'No live objects yet: run a cell that assigns a variable';
+      return [{ kind: 'note', id: `${node.id}/empty`, parent: node, text }];
     }
     const out: TreeNode[] = [...page.nodes];
     if (page.total > page.nodes.length) {
@@ -154,6 +158,9 @@ export class RefModel implements vscode.Disposable {
     if (this.prefetching) void this.page(node).catch(() => undefined);
     this.changed.fire(node);
   }
+
+  /** The user released every object of the session (its empty text says so). */
+  markReleasedAll(sessionId: string): void { this.releasedAll.set(sessionId, Date.now()); }
 
   /** Keep first pages fetched (the view is visible) or not (hidden: nobody looks, nothing is asked). */
   setPrefetch(on: boolean): void {
@@ -206,7 +213,7 @@ export class RefModel implements vscode.Disposable {
     this.sessions = [...sessions].sort((a, b) => b.boundAt - a.boundAt);
     const live = new Set(sessions.map(s => s.sessionId));
     for (const id of [...this.sessionNodes.keys()]) {
-      if (!live.has(id)) { this.sessionNodes.delete(id); this.pages.delete(id); this.wanted.delete(id); }
+      if (!live.has(id)) { this.sessionNodes.delete(id); this.pages.delete(id); this.wanted.delete(id); this.releasedAll.delete(id); }
     }
     for (const s of sessions) {
       const existing = this.sessionNodes.get(s.sessionId);

@@ -119,7 +119,7 @@ function pickItems(model: RefModel): PickItem[] {
   const active = vscode.window.activeNotebookEditor?.notebook;
   if (active && model.sessionForNotebook(active.uri.toString())) {
     items.push({ label: '$(debug-disconnect) Unbind the active notebook', description: sessionLabel(active.uri.toString()),
-      run: () => vscode.commands.executeCommand('pyctx.unbind', active.uri) });
+      run: () => vscode.commands.executeCommand('pyctx.unbind', { ui: true, notebookUri: active.uri.toString() }) });
   }
   items.push({ label: '$(refresh) Refresh', run: () => model.refresh() });
   return items;
