@@ -1,6 +1,6 @@
 // pyctx/execute: runs one cell of a notebook on its session (binding one if
 // needed), streams outputs through an OutputSink, forwards input() to the client
-// as a pyctx/inputRequest, and turns a dead or replaced worker into an `aborted`
+// as a pyctx/inputRequest (echoing prompt and answer into the output, as Jupyter does), and turns a dead or replaced worker into an `aborted`
 // reply with crash info instead of a failed request. The reply is sent only
 // after the last output notification of the run. Output printed after the reply
 // (routeLateOutput) goes to the session's last cell run, tagged `late: true`.
@@ -55,7 +55,11 @@ export async function runExecute(params: ExecuteParams, deps: ExecuteDeps, token
         sink.flush();   // the prompt's preceding output must be visible first
         const reply = await deps.askInput({ notebookUri, executionId, prompt: req.prompt, password: req.password }, runOver.token)
           .catch((): InputReply => ({ cancelled: true }));
-        return reply.cancelled ? null : (reply.value ?? '');
+        if (reply.cancelled) return null;
+        // As Jupyter's front ends do: the prompt and the answer stay in the cell's output (a password hidden).
+        const answer = reply.value ?? '';
+        sink.stream('stdout', `${req.prompt}${req.password ? (answer ? '········' : '') : answer}\n`);
+        return answer;
       },
       runtimeContext: {
         notebook_uri: notebookUri,

@@ -195,7 +195,7 @@ describe('outputs', () => {
 });
 
 describe('input()', () => {
-  test('input() asks the client and the answer reaches Python; getpass is masked; cancel raises', async () => {
+  test('input() asks the client and the answer reaches Python, echoed in the output; getpass is masked; cancel raises', async () => {
     const u = nb('input.ipynb');
     const asked: { prompt: string; password: boolean; notebookUri: string }[] = [];
     const reg = h.api.setInputHandler(async p => {
@@ -206,6 +206,9 @@ describe('input()', () => {
       const r = await run(u, 'name = input("who? ")\nimport getpass\npw = getpass.getpass("pw: ")\nprint("hi", name, len(pw))');
       assert.equal(r.result.status, 'ok');
       assert.match(r.text, /hi Ada 6/);
+      // Echoed as Jupyter does: the prompt and the answer, the password hidden, before later prints.
+      assert.equal(r.text, 'who? Ada\npw: ········\nhi Ada 6\n');
+      assert.ok(!r.text.includes('s3cret'), 'the password never reaches the output');
       assert.deepEqual(asked, [
         { prompt: 'who? ', password: false, notebookUri: u },
         { prompt: 'pw: ', password: true, notebookUri: u },
