@@ -219,6 +219,18 @@ class Registry:
             gc.collect()
         return existed
 
+    def release_results_holding(self, sid, obj):
+        """Releases the session's exec results (output history) that are `obj`; their names."""
+        with self.lock:
+            s = self.sessions.get(sid)
+            if s is None:
+                return []
+            ids = [i for i, e in s.entries.items() if e.kind == "result" and e.obj is obj]
+            removed = [self._remove(s, i, "released with the variable holding the same object") for i in ids]
+            names = [e.name for e in removed if e is not None]
+            del removed
+        return names
+
     def release_session(self, sid):
         with self.lock:
             s = self.sessions.get(sid)

@@ -187,6 +187,20 @@ class RefsTest(unittest.TestCase):
         self.assertEqual(r["error"]["ename"], "NameError")
         self.assertEqual(self.w.value("refs.release", ref=ref), {"released": False})
 
+    def test_releasing_a_variable_releases_history_holding_it(self):
+        self.w.exec("import gc\nclass Big: pass\ndata = Big()\nother = [1]")
+        _, r = self.w.exec("data")            # output history _N now holds the same object
+        _, r2 = self.w.exec("other")
+        ids = [i["id"] for i in self.w.value("refs.list")]
+        self.assertIn("res:%d" % r["execution_count"], ids)
+        ref = {"__type__": "ref", "__schema__": 1, "id": "var:data", "session_id": "s1"}
+        self.assertEqual(self.w.value("refs.release", ref=ref), {"released": True})
+        ids = [i["id"] for i in self.w.value("refs.list")]
+        self.assertNotIn("res:%d" % r["execution_count"], ids)
+        self.assertIn("res:%d" % r2["execution_count"], ids, "history of other objects stays")
+        self.assertEqual(self.w.value("eval", code="sum(type(o) is Big for o in gc.get_objects())"), 0,
+                         "nothing holds the released object any more")
+
     def test_exec_results_held_while_listed(self):
         _, r = self.w.exec("[1, 2, 3]")
         n = r["execution_count"]
