@@ -3,7 +3,10 @@
 complete: jedi.Interpreter over the namespace when jedi is importable, else
 rlcompleter plus keywords and attribute names of live objects. inspect resolves
 the dotted name under the cursor with getattr_static (no property, __getattr__
-or call runs) and describes it: type, cheap len/shape, short repr, first doc line.
+or call runs) and describes it: type, cheap len/shape, short repr, first doc line,
+docstring and signature (jedi's inference for names that are not live). Each
+completion match carries a kind (variable, function, class, module, keyword,
+magic, property) for the editor's icons.
 """
 
 import builtins
@@ -52,13 +55,49 @@ def _jedi_complete(ns, code, cursor):
         comps = jedi.Interpreter(code, [dict(ns)]).complete(line, col)
     except Exception:
         return None
-    matches, start = [], cursor
+    matches, kinds, start = [], [], cursor
     for c in comps[:500]:
         typed = len(c.name_with_symbols) - len(c.complete) if c.complete is not None else 0
         start = cursor - typed
         matches.append(c.name_with_symbols)
-    return {"matches": matches, "cursor_start": start, "cursor_end": cursor,
+        kinds.append(_JEDI_KINDS.get(c.type, "variable"))
+    return {"matches": matches, "kinds": kinds, "cursor_start": start, "cursor_end": cursor,
             "source": "jedi"}
+
+
+# Completion kinds on the wire: variable, function, class, module, keyword, magic, property.
+_JEDI_KINDS = {"module": "module", "class": "class", "function": "function", "keyword": "keyword",
+               "instance": "variable", "statement": "variable", "param": "variable",
+               "property": "property", "path": "variable"}
+
+
+def _kind_of(obj):
+    if _inspect.ismodule(obj):
+        return "module"
+    if isinstance(obj, type):
+        return "class"
+    if isinstance(obj, property):
+        return "property"
+    if callable(obj):
+        return "function"
+    return "variable"
+
+
+def _with_kinds(result, ns, base=None):
+    """Adds `kinds` to a fallback result: what each match is (no code runs: getattr_static)."""
+    kinds = []
+    for name in result["matches"]:
+        if base is None and keyword.iskeyword(name) and name not in ns:
+            kinds.append("keyword")
+            continue
+        try:
+            obj = _resolve(ns, base + "." + name if base else name)
+        except Exception:
+            kinds.append("variable")
+            continue
+        kinds.append(_kind_of(obj))
+    result["kinds"] = kinds
+    return result
 
 
 def _resolve(ns, dotted, static=True):
@@ -119,15 +158,15 @@ def _fallback_complete(ns, code, cursor):
             names = set()
         names = sorted(n for n in names if n.startswith(prefix)
                        and (prefix.startswith("_") or not n.startswith("_")))
-        return {"matches": names, "cursor_start": cursor - len(prefix), "cursor_end": cursor,
-                "source": "fallback"}
+        return _with_kinds({"matches": names, "cursor_start": cursor - len(prefix), "cursor_end": cursor,
+                            "source": "fallback"}, ns, base)
     prefix = token
     names = set(n for n in list(ns) if n.startswith(prefix))
     names.update(n for n in dir(builtins) if n.startswith(prefix))
     names.update(k for k in keyword.kwlist if k.startswith(prefix))
     names = sorted(n for n in names if prefix.startswith("_") or not n.startswith("_"))
-    return {"matches": names, "cursor_start": cursor - len(prefix), "cursor_end": cursor,
-            "source": "fallback"}
+    return _with_kinds({"matches": names, "cursor_start": cursor - len(prefix), "cursor_end": cursor,
+                        "source": "fallback"}, ns)
 
 
 def _magic_complete(code, cursor):
@@ -141,7 +180,8 @@ def _magic_complete(code, cursor):
     names = sorted(m.group(1) + n[len(kind):] for n in dir(Magics)
                    if n.startswith(kind) and n[len(kind):].startswith(m.group(2)))
     start = cursor - len(m.group(1)) - len(m.group(2))
-    return {"matches": names, "cursor_start": start, "cursor_end": cursor, "source": "magics"}
+    return {"matches": names, "kinds": ["magic"] * len(names), "cursor_start": start,
+            "cursor_end": cursor, "source": "magics"}
 
 
 def complete(ns, code, cursor):
@@ -192,7 +232,9 @@ def inspect_at(ns, code, cursor):
     try:
         obj = _resolve(ns, name)
     except LookupError:
-        return {"found": False, "name": name}
+        if keyword.iskeyword(name):
+            return {"found": True, "name": name, "kind": "keyword", "type_name": "keyword"}
+        return _jedi_inspect(ns, code, cursor, name) or {"found": False, "name": name}
     t = type(obj)
     out = {"found": True, "name": name, "type_name": t.__name__,
            "python_module": t.__module__ or "builtins", "repr": sizing.short_repr(obj)}
@@ -209,9 +251,45 @@ def inspect_at(ns, code, cursor):
         doc = None
     if doc:
         out["doc"] = doc.strip().splitlines()[0]
+        out["docstring"] = doc.strip()[:_DOC_MAX]
+    out["kind"] = _kind_of(obj)
     if callable(obj):
         try:
             out["signature"] = name.rsplit(".", 1)[-1] + str(_inspect.signature(obj))
         except (TypeError, ValueError):
-            pass
+            # Builtins without a signature: their docstring's first line often is one.
+            first = (doc or "").strip().splitlines()[0] if doc else ""
+            if first.startswith(name.rsplit(".", 1)[-1] + "("):
+                out["signature"] = first
     return out
+
+
+_DOC_MAX = 4000
+
+
+def _jedi_inspect(ns, code, cursor, name):
+    """A name that is not live (an import not run yet, a parameter): jedi's inference."""
+    jedi = _load_jedi()
+    if jedi is None:
+        return None
+    try:
+        line, col = _line_col(code, cursor)
+        found = jedi.Interpreter(code, [dict(ns)]).help(line, col) or \
+            jedi.Interpreter(code, [dict(ns)]).infer(line, col)
+    except Exception:
+        return None
+    for d in found[:1]:
+        out = {"found": True, "name": name, "type_name": d.type, "python_module": d.module_name or "",
+               "kind": _JEDI_KINDS.get(d.type, "variable"), "source": "jedi"}
+        try:
+            sigs = d.get_signatures()
+            if sigs:
+                out["signature"] = sigs[0].to_string()
+            text = d.docstring(raw=True) or ""
+        except Exception:
+            text = ""
+        if text.strip():
+            out["doc"] = text.strip().splitlines()[0]
+            out["docstring"] = text.strip()[:_DOC_MAX]
+        return out
+    return None

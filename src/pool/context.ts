@@ -124,6 +124,7 @@ export class Context extends EventEmitter<ContextEvents> {
         cursorEnd: typeof v.cursor_end === 'number' ? v.cursor_end : cursor,
       };
       if (v.source === 'jedi' || v.source === 'fallback') r.source = v.source;
+      if (Array.isArray(v.kinds) && v.kinds.length === r.matches.length) r.kinds = v.kinds.map(String);
       return r;
     } catch (e) {
       if ((e as { code?: string }).code === 'context_not_bound') throw e;
@@ -145,6 +146,8 @@ export class Context extends EventEmitter<ContextEvents> {
       if (typeof v.len === 'number') r.len = v.len;
       if (v.shape !== undefined && v.shape !== null) r.shape = v.shape;
       if (typeof v.doc === 'string') r.doc = v.doc;
+      if (typeof v.docstring === 'string') r.docstring = v.docstring;
+      if (typeof v.kind === 'string') r.kind = v.kind;
       return r;
     } catch (e) {
       if ((e as { code?: string }).code === 'context_not_bound') throw e;

@@ -215,7 +215,8 @@ export interface WorkerStats {
   [key: string]: unknown;
 }
 
-export interface CompleteResult { matches: string[]; cursorStart: number; cursorEnd: number; source?: 'jedi' | 'fallback' }
+/** `kinds[i]`: what `matches[i]` is (variable, function, class, module, keyword, magic, property), when the worker says. */
+export interface CompleteResult { matches: string[]; cursorStart: number; cursorEnd: number; source?: 'jedi' | 'fallback'; kinds?: string[] }
 export interface InspectResult {
   found: boolean;
   name?: string;
@@ -225,6 +226,10 @@ export interface InspectResult {
   len?: number;
   shape?: unknown;
   doc?: string;
+  /** The whole docstring (capped), for completion documentation. */
+  docstring?: string;
+  /** variable, function, class, module, keyword, property. */
+  kind?: string;
   signature?: string;
 }
 

@@ -18,6 +18,7 @@ import { NotebookSessions } from './sessions';
 import { parseServerOptions } from './options';
 import { configureWorker, parseLiveOptions, refLimits } from './liveConfig';
 import { ResyncingMessageReader } from './lspReader';
+import { MemoryWatch } from './memoryWatch';
 
 // stdio with our own reader (lspReader.ts: malformed frames are skipped, never stall
 // the stream). Given streams, the library no longer does the --stdio chores itself:
@@ -33,6 +34,7 @@ let sessions: NotebookSessions | undefined;
 let pusher: ChangePusher | undefined;
 let options: lsp.ServerOptions = {};
 const refsCache = new RefsCache();
+let memory: MemoryWatch | undefined;
 
 const need = <T>(v: T | undefined): T => {
   if (v === undefined) throw new Error('the server is not initialized');
@@ -57,6 +59,7 @@ connection.onInitialize((params): InitializeResult => {
       const def = all[0];
       // Before the default pool first answered, or when it cannot start (serverStatus says why), no stats.
       if (def.state === 'error' || (def.state === 'starting' && !h.running().length)) return;
+      memory?.pushed(all.flatMap(p => p.workers));
       sendNotification(connection, lsp.statsChanged, { ...def, sessions: need(sessions).list(), pools: all });
     },
     sessionId => sendNotification(connection, lsp.refsChanged, { sessionId, notebookUri: sessions?.bySession(sessionId)?.notebookUri }),
@@ -75,7 +78,8 @@ connection.onInitialize((params): InitializeResult => {
   });
   return {
     capabilities: {
-      completionProvider: { triggerCharacters: ['.'] },
+      completionProvider: { triggerCharacters: ['.'], resolveProvider: true },
+      signatureHelpProvider: { triggerCharacters: ['(', ','], retriggerCharacters: [','] },
       hoverProvider: true,
       notebookDocumentSync: { notebookSelector: [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }] },
     },
@@ -83,7 +87,12 @@ connection.onInitialize((params): InitializeResult => {
   };
 });
 
-connection.onInitialized(() => { void need(pools).startDefault(); });
+connection.onInitialized(() => {
+  const h = need(pools);
+  memory = new MemoryWatch(() => h.running(), () => (sessions?.all().length ?? 0) > 0, () => pusher?.stats());
+  memory.start();
+  void h.startDefault();
+});
 
 /** The running pool holding a session (refs live in its worker), else the default pool. */
 const poolOfSession = (sessionId: string) => need(pools).get(sess().bySession(sessionId)?.poolKey ?? '');
@@ -160,6 +169,7 @@ let closing: Promise<void> | undefined;
 const shutdown = (): Promise<void> => {
   closing ??= (async () => {
     pusher?.dispose();
+    memory?.dispose();
     await sessions?.closeAll().catch(() => undefined);
     await pools?.close().catch(() => undefined);
   })();

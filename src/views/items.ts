@@ -93,6 +93,13 @@ export function describe(node: TreeNode, stats: PoolStatsPayload | undefined, no
       const tooltip = node.workers.map(w => `pid ${w.pid}: ${w.state}, ${humanBytes(w.rssBytes)}`).join('\n');
       return base(node, `${n} idle worker${n === 1 ? '' : 's'}`, `${humanBytes(mem)} · warm, ready to bind`, tooltip, 'pyctx.idle', 'debug-pause', false);
     }
+    case 'history': {
+      const bytes = node.refs.reduce((sum, r) => sum + r.ref.sizeBytes, 0);
+      const n = node.refs.length;
+      return { ...base(node, 'Output history', `${n} result${n === 1 ? '' : 's'} · ${humanBytes(bytes)}`,
+        'Cell results kept as output history (_, _N, Out). Releasing a variable releases the history entries holding the same object.',
+        'pyctx.history', 'history', true), sessionId: node.parent.session.sessionId };
+    }
     case 'note':
       return { ...base(node, node.text, '', node.text, 'pyctx.note', 'info', false), sessionId: node.parent.session.sessionId };
   }

@@ -15,18 +15,28 @@ export const REF_PAGE_SIZE = 100;
 /** One per pool (interpreter); the default environment's has id `pool`, the others `pool/<interpreter>`. */
 export type PoolNode = { kind: 'pool'; id: string; environment: string; stats?: PoolStatsPayload; name?: string };
 export type SessionNode = { kind: 'session'; id: string; session: SessionInfo };
-export type RefNode = { kind: 'ref'; id: string; ref: RefInfoPayload; parent: SessionNode };
+/** `group`: the Output history node a history ref is shown under. */
+export type RefNode = { kind: 'ref'; id: string; ref: RefInfoPayload; parent: SessionNode; group?: HistoryNode };
+/** A session's output history (`_`, `_N`, `Out`, …): the held cell results, apart from variables. */
+export type HistoryNode = { kind: 'history'; id: string; parent: SessionNode; refs: RefNode[] };
 export type MoreNode = { kind: 'more'; id: string; parent: SessionNode; loaded: number; total: number };
 export type IdleNode = { kind: 'idle'; id: string; environment: string; workers: PoolStatsPayload['workers'] };
 export type NoteNode = { kind: 'note'; id: string; parent: SessionNode; text: string };
-export type TreeNode = PoolNode | SessionNode | RefNode | MoreNode | IdleNode | NoteNode;
+export type TreeNode = PoolNode | SessionNode | RefNode | MoreNode | IdleNode | NoteNode | HistoryNode;
+
+/** Output-history names (IPython's and ours): `_`, `__`, `___`, `_N`, `_iN`, `_i`, `_ii`, `_iii`, `Out`, `In`. */
+const HISTORY_NAME = /^(_{1,3}|_\d+|_i{1,3}|_i\d+|Out|In)$/;
+
+export function isHistoryRef(r: RefInfoPayload): boolean {
+  return r.kind === 'result' || (r.name !== undefined && HISTORY_NAME.test(r.name));
+}
 
 /** The client surface the views use (the real PyctxClient satisfies it). */
 export type ViewsClient = Pick<PyctxClient,
   'stats' | 'pools' | 'sessions' | 'refs' | 'releaseRef' | 'releaseSession' | 'unbind' | 'restart'
   | 'onStatsChanged' | 'onRefsChanged' | 'onSessionLost' | 'onServerStatus' | 'onDidReset' | 'serverStatus'>;
 
-interface RefPage { total: number; refs: RefInfoPayload[]; nodes: RefNode[] }
+interface RefPage { total: number; refs: RefInfoPayload[]; nodes: RefNode[]; history?: HistoryNode }
 
 export class RefModel implements vscode.Disposable {
   /** The default environment's pool. */
@@ -118,7 +128,9 @@ export class RefModel implements vscode.Disposable {
       const text = at ? `Empty: all objects were released at ${new Date(at).toLocaleTimeString()}` : 'No live objects yet: run a cell that assigns a variable';
       return [{ kind: 'note', id: `${node.id}/empty`, parent: node, text }];
     }
-    const out: TreeNode[] = [...page.nodes];
+    // Variables and objects first; the output history in a node of its own.
+    const out: TreeNode[] = page.nodes.filter(n => !n.group);
+    if (page.history) out.push(page.history);
     if (page.total > page.nodes.length) {
       out.push({ kind: 'more', id: `${node.id}/more`, parent: node, loaded: page.nodes.length, total: page.total });
     }
@@ -191,7 +203,18 @@ export class RefModel implements vscode.Disposable {
   }
 
   private toPage(parent: SessionNode, total: number, refs: RefInfoPayload[]): RefPage {
-    return { total, refs, nodes: refs.map(ref => ({ kind: 'ref', id: `${parent.id}/${ref.id}`, ref, parent })) };
+    const history: HistoryNode = { kind: 'history', id: `${parent.id}/history`, parent, refs: [] };
+    const nodes = refs.map((ref): RefNode => {
+      const node: RefNode = { kind: 'ref', id: `${parent.id}/${ref.id}`, ref, parent };
+      if (isHistoryRef(ref)) { node.group = history; history.refs.push(node); }
+      return node;
+    });
+    return { total, refs, nodes, history: history.refs.length ? history : undefined };
+  }
+
+  /** Re-renders every session (ages, "bound 3m"), nothing is fetched: the view's clock. */
+  tick(): void {
+    for (const node of this.sessionNodes.values()) this.changed.fire(node);
   }
 
   private applyStats(stats: PoolStatsPayload | undefined, sessions: SessionInfo[], pools?: PoolStatsPayload[]): void {

@@ -1,12 +1,14 @@
 // The Ref Explorer tree view (`pyctx.refExplorer`): the TreeDataProvider over
 // RefModel, the empty-state message, and the link between sessions and notebook
 // editors (selecting a session shows its notebook; the active notebook's session
-// is revealed). Also the plain-data API the extension exports for tests/scripts.
+// is revealed), the clock that keeps ages current while visible. Also the plain-data API the extension exports for tests/scripts.
 import * as vscode from 'vscode';
 import { describe, refTooltip, toTreeItem, type PlainNode } from './items';
 import type { RefModel, SessionNode, TreeNode } from './model';
 
 export const VIEW_ID = 'pyctx.refExplorer';
+/** How often ages re-render while the view is visible. */
+export const AGE_TICK_MS = 5000;
 const EMPTY_MESSAGE = 'Run a cell in a notebook with the pyctx kernel to see its live objects.';
 
 class RefTreeProvider implements vscode.TreeDataProvider<TreeNode> {
@@ -25,11 +27,15 @@ class RefTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     if (!node) return this.model.stats ? this.model.poolNodesInOrder() : [];
     if (node.kind === 'pool') return this.model.poolChildren(node);
+    if (node.kind === 'history') return node.refs;
     if (node.kind !== 'session') return [];
     const children = await this.model.sessionChildren(node);
     const prefix = `${node.id}/`;
     for (const id of this.known.keys()) if (id.startsWith(prefix)) this.known.delete(id);
-    for (const c of children) this.known.set(c.id, c);
+    for (const c of children) {
+      this.known.set(c.id, c);
+      if (c.kind === 'history') for (const r of c.refs) this.known.set(r.id, r);
+    }
     return children;
   }
   getParent(node: TreeNode): TreeNode | undefined {
@@ -37,6 +43,7 @@ class RefTreeProvider implements vscode.TreeDataProvider<TreeNode> {
       case 'pool': return undefined;
       case 'session': return this.model.poolNode(node.session.environment ?? '') ?? this.model.pool;
       case 'idle': return this.model.poolNode(node.environment) ?? this.model.pool;
+      case 'ref': return node.group ?? node.parent;
       default: return node.parent;
     }
   }
@@ -99,6 +106,14 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
     await vscode.window.showNotebookDocument(doc, { viewColumn: visible?.viewColumn, preserveFocus: true });
   };
 
+  // Ages ("bound 12s", "3m") re-render every few seconds while the view is visible; nothing is fetched.
+  let clock: NodeJS.Timeout | undefined;
+  const setClock = (on: boolean) => {
+    if (on && !clock) clock = setInterval(() => model.tick(), AGE_TICK_MS);
+    else if (!on && clock) { clearInterval(clock); clock = undefined; }
+  };
+  setClock(treeView.visible);
+
   let lastSessionCount = -1;
   const disposables: vscode.Disposable[] = [treeView, changed,
     model.onDidChange(node => {
@@ -114,7 +129,8 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
       const node = e.selection.length === 1 ? e.selection[0] : undefined;
       if (node?.kind === 'session') void showNotebookOf(node);
     }),
-    treeView.onDidChangeVisibility(e => { model.setPrefetch(e.visible); if (e.visible) void revealActive(); }),
+    treeView.onDidChangeVisibility(e => { model.setPrefetch(e.visible); setClock(e.visible); if (e.visible) void revealActive(); }),
+    { dispose: () => setClock(false) },
     vscode.window.onDidChangeActiveNotebookEditor(() => void revealActive()),
   ];
 
