@@ -11,6 +11,7 @@
 // Jupyter's own messages; here they become the raw bytes the renderers expect.
 import * as vscode from 'vscode';
 import type { MimeBundle } from '../protocol/lsp';
+import { linkCellFrames } from './tracebackLinks';
 
 const BINARY_MIMES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/bmp', 'application/pdf']);
 const isJsonMime = (mime: string) => mime === 'application/json' || mime.endsWith('+json');
@@ -66,7 +67,8 @@ export function errorOutput(ename: string, evalue: string, traceback: string[]):
 export function errorItem(ename: string, evalue: string, traceback: string[]): vscode.NotebookCellOutputItem {
   const err = new Error(evalue);
   err.name = ename;
-  err.stack = traceback.length ? traceback.join('\n') : `${ename}: ${evalue}`;
+  // Frames in cells read `Cell In[N], line M`: the renderer makes them links to the cell and line.
+  err.stack = traceback.length ? traceback.map(linkCellFrames).join('\n') : `${ename}: ${evalue}`;
   return vscode.NotebookCellOutputItem.error(err);
 }
 
