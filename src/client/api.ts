@@ -39,6 +39,7 @@ export class PyctxApi implements Disposable {
   private readonly refsEmitter = new Emitter<RefsChangedParams>();
   private readonly lostEmitter = new Emitter<lsp.SessionLostParams>();
   private readonly statusEmitter = new Emitter<lsp.ServerStatusParams>();
+  private readonly waitingEmitter = new Emitter<lsp.WaitingForWorkerParams>();
   private readonly routes = new Map<string, (o: lsp.OutputPayload) => void>();
   private readonly subscriptions: Disposable[] = [];
   private inputHandler: InputHandler | undefined;
@@ -52,6 +53,8 @@ export class PyctxApi implements Disposable {
   readonly onRefsChanged: Event<RefsChangedParams> = this.refsEmitter.event;
   /** A notebook's context is gone (worker crashed, restarted or unbound by the server). */
   readonly onSessionLost: Event<lsp.SessionLostParams> = this.lostEmitter.event;
+  /** A notebook waits for a free worker (all bound), or stopped waiting. */
+  readonly onWaitingForWorker: Event<lsp.WaitingForWorkerParams> = this.waitingEmitter.event;
   /** Server status: starting / ready / error (no usable Python: `tried`, `message`). */
   readonly onServerStatus: Event<lsp.ServerStatusParams> = this.statusEmitter.event;
 
@@ -64,6 +67,7 @@ export class PyctxApi implements Disposable {
       endpoint.onNotification(lsp.statsChanged, s => this.statsEmitter.fire(s)),
       endpoint.onNotification(lsp.refsChanged, r => this.refsEmitter.fire(r)),
       endpoint.onNotification(lsp.sessionLost, l => this.lostEmitter.fire(l)),
+      endpoint.onNotification(lsp.waitingForWorker, w => this.waitingEmitter.fire(w)),
       endpoint.onNotification(lsp.serverStatus, s => { this.lastStatus = s; this.statusEmitter.fire(s); }),
       endpoint.onRequest(lsp.inputRequest, async (p, token) => {
         // No handler registered (or it failed): the cell sees KeyboardInterrupt, never hangs.
@@ -82,9 +86,10 @@ export class PyctxApi implements Disposable {
     return Disposable.create(() => { if (this.inputHandler === handler) this.inputHandler = undefined; });
   }
 
-  /** `python`: the notebook's environment (absent: the default environment's pool). */
-  bind(notebookUri: string, cwd?: string, python?: string): Promise<lsp.BindResult> {
-    return this.endpoint.sendRequest(lsp.bind, { notebookUri, cwd, python });
+  /** Binds a worker in the notebook's environment (`python`; absent: the default environment's
+   *  pool); in a full pool this waits for one (onWaitingForWorker says so) until `token` cancels. */
+  bind(notebookUri: string, cwd?: string, python?: string, token?: CancellationToken): Promise<lsp.BindResult> {
+    return this.endpoint.sendRequest(lsp.bind, { notebookUri, cwd, python }, token);
   }
   unbind(notebookUri: string): Promise<lsp.UnbindResult> {
     return this.endpoint.sendRequest(lsp.unbind, { notebookUri });
@@ -138,6 +143,6 @@ export class PyctxApi implements Disposable {
   dispose(): void {
     for (const d of this.subscriptions.splice(0)) d.dispose();
     this.routes.clear();
-    for (const e of [this.outputEmitter, this.statsEmitter, this.refsEmitter, this.lostEmitter, this.statusEmitter]) e.dispose();
+    for (const e of [this.outputEmitter, this.statsEmitter, this.refsEmitter, this.lostEmitter, this.statusEmitter, this.waitingEmitter]) e.dispose();
   }
 }

@@ -19,6 +19,7 @@ import { CONTROLLER_ID, ControllerSet, NOTEBOOK_TYPE, type KernelTarget } from '
 import { environmentErrorOutput, offerSelectEnvironment } from './environmentErrors';
 import { recordedEnvironment, recordEnvironment } from './persistence';
 import { TabFollower } from './tabs';
+import { notifyWaiting } from './waiting';
 
 export { CONTROLLER_ID, NOTEBOOK_TYPE } from './controllers';
 /** How long a reopened notebook waits for VS Code's own kernel choice before pyctx selects its recorded one. */
@@ -52,6 +53,11 @@ export class PyctxKernel implements vscode.Disposable {
       this.runnersEmitter,
       client.setInputHandler((p, token) => this.askInput(p, token)),
       client.onSessionLost(l => this.runners.get(l.notebookUri)?.onSessionLost(l)),
+      // A full pool: the waiting cell says so, and a notification offers a way out.
+      client.onWaitingForWorker(w => {
+        this.runners.get(w.notebookUri)?.onWaiting(w);
+        if (w.waiting) void notifyWaiting(w, uri => client.unbind(uri));
+      }),
       // Output printed after its cell ended: the runner that ran that execution appends it.
       client.onOutput(o => { if (o.late) for (const r of this.runners.values()) r.onLateOutput(o); }),
       client.onDidReset(e => {

@@ -8,13 +8,14 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { KernelStatus } from '@vscode/jupyter-extension';
 import { errorCode, type PyctxClient } from '../client';
-import type { ExecuteResult, OutputPayload, SessionInfo, SessionLostParams } from '../protocol/lsp';
+import type { ExecuteResult, OutputPayload, SessionInfo, SessionLostParams, WaitingForWorkerParams } from '../protocol/lsp';
 import { CellOutputWriter, DisplayRegistry, outputId as outputIdOf } from './cellOutputs';
 import { errorOutput } from './mime';
 import { CellTrace } from './trace';
 import { offerSelectEnvironment } from './environmentErrors';
 import { describeExit, notifyCrash, wrapText } from './crashReport';
 import { releasedNames } from './released';
+import { waitingText } from './waiting';
 
 interface Task {
   readonly cell?: vscode.NotebookCell;
@@ -52,6 +53,10 @@ export class NotebookRunner implements vscode.Disposable {
   private statusValue: KernelStatus = 'unknown';
   private readonly statusEmitter = new vscode.EventEmitter<KernelStatus>();
   readonly displays = new DisplayRegistry();
+  /** The cell execution in progress (it carries the "waiting for a free worker" notice). */
+  private currentExec: vscode.NotebookCellExecution | undefined;
+  /** An explicit bind is in flight (it may be waiting for a free worker). */
+  private binding = false;
   /** Worker pid of the current context, when known. */
   pid: number | undefined;
   /** Whether the notebook currently holds a pool context (implicit bind on first run). */
@@ -196,6 +201,8 @@ export class NotebookRunner implements vscode.Disposable {
     const executionId = randomUUID();
     const ended = this.rememberRun(executionId, cell);
     let ok = false;
+    let cancelled = false;
+    this.currentExec = exec;
     try {
       const r = await this.execute(code, cell, o => writer.handle(o), false, executionId, trace);
       exec.executionOrder = r.executionCount || exec.executionOrder;
@@ -217,9 +224,15 @@ export class NotebookRunner implements vscode.Disposable {
         const message = err instanceof Error ? err.message : String(err);
         writer.appendOutput(errorOutput('EnvironmentUnavailable', message, [`EnvironmentUnavailable: ${message}`]));
         void offerSelectEnvironment(this.notebook, this.controller.label.replace(/^pyctx: /, ''));
+      } else if (errorCode(err) === 'wait_cancelled') {
+        // A cell cancelled while it waited for a free worker ends as cancelled, with nothing to report.
+        cancelled = true;
+        void exec.clearOutput();
       } else {
         writer.appendOutput(requestErrorOutput(err));
       }
+    } finally {
+      this.currentExec = undefined;
     }
     // No wait for this execution's own output writes: exec.end() sends VS Code's pending
     // batch of them first, in order, and then completes the execution. Awaiting them (as
@@ -229,7 +242,7 @@ export class NotebookRunner implements vscode.Disposable {
     const foreign = writer.endOfRun();
     if (foreign) await foreign;
     const endTime = Date.now();
-    exec.end(ok, endTime);
+    exec.end(cancelled ? undefined : ok, endTime);
     trace?.mark('exec.end');
     // Late output waits (off the cell's path) until this run's outputs are in
     // cell.outputs, so that it continues the run's last stream output.
@@ -318,9 +331,20 @@ export class NotebookRunner implements vscode.Disposable {
 
   // ---- lifecycle -------------------------------------------------------------
 
-  /** Explicit bind (command): a context now, without running a cell. */
+  /** The server's bind for this notebook waits for a free worker, or stopped waiting. */
+  onWaiting(p: WaitingForWorkerParams): void {
+    const exec = this.currentExec;
+    if (!exec) return;
+    // Nothing ran yet (the cell has no worker): the notice is the cell's only output until then.
+    if (p.waiting) void exec.replaceOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(waitingText(p), 'text/plain')]));
+    else void exec.clearOutput();
+  }
+
+  /** Explicit bind (command): a context now, without running a cell; in a full pool it waits for one. */
   async bind(): Promise<void> {
-    const r = await this.client.bind(this.uri, notebookCwd(this.notebook), this.python);
+    this.binding = true;
+    let r;
+    try { r = await this.client.bind(this.uri, notebookCwd(this.notebook), this.python); } finally { this.binding = false; }
     if (r.fresh) this.lastCount = 0;
     this.bound = true;
     this.pid = r.pid;
@@ -330,7 +354,7 @@ export class NotebookRunner implements vscode.Disposable {
   /** Releases the worker (recycled by the pool); the next run binds fresh. */
   async unbind(): Promise<void> {
     this.cancelPending();
-    const wasBound = this.bound || this.running !== undefined;
+    const wasBound = this.bound || this.running !== undefined || this.binding;
     this.markLost('unknown');
     if (wasBound) await this.client.unbind(this.uri);
   }

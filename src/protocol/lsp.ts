@@ -77,6 +77,7 @@ export interface SessionInfo {
   python: string;
   /** The pool's key: '' the default environment, else the interpreter the notebook asked for. */
   environment: string;
+  lastActiveAt?: number;         // ms since epoch: last run or bind (least recently used = smallest)
 }
 
 export interface RefInfoPayload {
@@ -98,7 +99,7 @@ export interface RefInfoPayload {
  *  interpreter; message says which were tried and how to set `pyctx.python`),
  *  `environment_unavailable` (a notebook's environment other than the default cannot
  *  start: its interpreter is gone or broken; the message says which and why),
- *  `bad_request`, or a pool PyCtxError code passed through
+ *  `bad_request`, `wait_cancelled` (a bind's wait for a free worker was cancelled), or a pool PyCtxError code passed through
  *  (`no_workers_available`, `worker_crashed`, `timeout`, `pool_saturated`, ...). */
 export const PYCTX_ERROR = -32050;
 export interface PyctxErrorData { code: string }
@@ -225,6 +226,20 @@ export interface SessionLostParams {
   message: string;
 }
 export const sessionLost = new NotificationType<SessionLostParams>('pyctx/sessionLost');
+
+/** A notebook's bind waits for a free worker (every one is bound): sent when the wait
+ *  starts (`waiting: true`, with who holds the workers) and when it ends, however it
+ *  ends. The wait ends when a worker frees, or is cancelled by pyctx/interrupt or
+ *  pyctx/unbind of that notebook or by cancelling the request (then `wait_cancelled`). */
+export interface WaitingForWorkerParams {
+  notebookUri: string;
+  waiting: boolean;
+  bound: number;
+  size: number;
+  /** Notebook URIs (owners) holding the workers, least recently used first. */
+  holders: string[];
+}
+export const waitingForWorker = new NotificationType<WaitingForWorkerParams>('pyctx/waitingForWorker');
 
 export interface ServerStatusParams { state: 'starting' | 'ready' | 'error'; message?: string; python?: string; tried?: string[] }
 export const serverStatus = new NotificationType<ServerStatusParams>('pyctx/serverStatus');

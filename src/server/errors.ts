@@ -4,7 +4,7 @@
 import { ResponseError } from 'vscode-languageserver';
 import { PYCTX_ERROR, type PyctxErrorData } from '../protocol/lsp';
 
-export type ServerErrorCode = 'no_python' | 'environment_unavailable' | 'bad_request' | 'internal_error';
+export type ServerErrorCode = 'no_python' | 'environment_unavailable' | 'bad_request' | 'internal_error' | 'wait_cancelled';
 
 export class PyctxServerError extends Error {
   constructor(readonly code: ServerErrorCode, message: string) {

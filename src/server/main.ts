@@ -70,6 +70,7 @@ connection.onInitialize((params): InitializeResult => {
     onChanged: () => push.stats(),
     onEnded: s => refsCache.forget(s.sessionId),
     refLimits: () => refLimits(options),
+    onWaiting: p => { sendNotification(connection, lsp.waitingForWorker, p); push.stats(); },
     onLateOutput: (s, ev) => routeLateOutput(s, ev, {
       sendOutput: o => sendNotification(connection, lsp.output, o),
       coalesceMs: options.streamCoalesceMs ?? DEFAULT_OPTIONS.streamCoalesceMs,
@@ -99,10 +100,16 @@ const poolOfSession = (sessionId: string) => need(pools).get(sess().bySession(se
 
 const sess = (): NotebookSessions => need(sessions);
 
-onRequest(connection, lsp.bind, lsp.bindParams, guarded(async p => sess().bind(p.notebookUri, p.cwd, p.python)));
+onRequest(connection, lsp.bind, lsp.bindParams, (p, token) => guarded(async (q: lsp.BindParams) => {
+  // Cancelling the request ends a wait for a free worker.
+  const sub = token?.onCancellationRequested(() => sess().cancelWait(q.notebookUri));
+  try { return await sess().bind(q.notebookUri, q.cwd, q.python); } finally { sub?.dispose(); }
+})(p));
 onRequest(connection, lsp.unbind, lsp.notebookParams, guarded(async p => ({ unbound: await sess().unbind(p.notebookUri) })));
 onRequest(connection, lsp.restart, lsp.bindParams, guarded(async p => sess().restart(p.notebookUri, p.cwd, p.python)));
 onRequest(connection, lsp.interrupt, lsp.notebookParams, guarded(async p => {
+  // A cell still waiting for a free worker: interrupting it ends the wait.
+  if (sess().cancelWait(p.notebookUri)) return { interrupted: true };
   const session = sess().get(p.notebookUri);
   if (!session || session.running === 0) return { interrupted: false };
   return { interrupted: session.ctx.interrupt() };

@@ -9,11 +9,14 @@
 //    one pyctx/sessionLost; the notebook's next execute binds fresh;
 //  - each session lives in the pool of its notebook's environment (pools.ts); a
 //    request naming another environment ends the old context and binds anew there.
+//  - a bind into a full pool waits for a free worker (waitForWorker.ts), announced
+//    with pyctx/waitingForWorker; interrupt or unbind of the notebook cancels the wait.
 import { randomUUID } from 'node:crypto';
 import type { Context, ContextLostEvent, LateOutputEvent } from '../pool';
-import type { BindResult, SessionInfo, SessionLostParams } from '../protocol/lsp';
+import type { BindResult, SessionInfo, SessionLostParams, WaitingForWorkerParams } from '../protocol/lsp';
 import type { OutputSink } from './outputs';
 import type { PoolRegistry } from './pools';
+import { bindWhenFree } from './waitForWorker';
 
 export type EndReason = 'unbound' | 'restarted' | 'crashed';
 
@@ -27,6 +30,8 @@ export interface NotebookSession {
   readonly poolKey: string;
   readonly python: string;
   readonly boundAt: number;
+  /** Last run or bind (least recently used = smallest). */
+  lastActiveAt: number;
   executionCount: number;
   running: number;
   /** The last cell run (not silent): late output (lateOutput events) is tagged with it. */
@@ -46,6 +51,8 @@ export interface SessionHooks {
   onEnded(session: NotebookSession): void;
   /** Output of the session's worker after a request had finished (pool 'lateOutput'). */
   onLateOutput?(session: NotebookSession, ev: LateOutputEvent): void;
+  /** A bind waits for a free worker (all bound), or its wait ended. */
+  onWaiting?(params: WaitingForWorkerParams): void;
   /** Ref limits for a new session (the live settings, see liveConfig.ts); default: the pool's. */
   refLimits?(): { refTtlSeconds: number | null; maxRefsPerSession: number };
 }
@@ -54,6 +61,8 @@ export class NotebookSessions {
   // Current binding per notebook: pending until the pool answers, then settled.
   private readonly byUri = new Map<string, { key: string; promise: Promise<NotebookSession>; session?: NotebookSession }>();
   private readonly bySessionId = new Map<string, NotebookSession>();
+  /** Binds waiting for a free worker, by notebook: aborting one cancels its wait. */
+  private readonly waits = new Map<string, AbortController>();
 
   constructor(private readonly pools: PoolRegistry, private readonly hooks: SessionHooks) {}
 
@@ -61,7 +70,11 @@ export class NotebookSessions {
   async ensure(notebookUri: string, cwd?: string, python?: string): Promise<{ session: NotebookSession; fresh: boolean }> {
     const key = this.pools.keyOf(python);
     const existing = this.byUri.get(notebookUri);
-    if (existing && existing.key === key) return { session: await existing.promise, fresh: false };
+    if (existing && existing.key === key) {
+      const session = await existing.promise;
+      session.lastActiveAt = Date.now();
+      return { session, fresh: false };
+    }
     if (existing) {
       // The notebook switched environments: its old context ends (and its worker is recycled).
       this.byUri.delete(notebookUri);
@@ -92,7 +105,15 @@ export class NotebookSessions {
   /** Every bound, settled session. */
   all(): NotebookSession[] { return [...this.byUri.values()].flatMap(e => (e.session ? [e.session] : [])); }
 
+  /** Cancels the notebook's wait for a free worker, if it waits; true when it did. */
+  cancelWait(notebookUri: string): boolean {
+    const w = this.waits.get(notebookUri);
+    w?.abort();
+    return w !== undefined;
+  }
+
   async unbind(notebookUri: string): Promise<boolean> {
+    if (this.cancelWait(notebookUri)) return false;
     const entry = this.byUri.get(notebookUri);
     if (!entry) return false;
     this.byUri.delete(notebookUri);
@@ -132,6 +153,7 @@ export class NotebookSessions {
       executionCount: s.executionCount,
       python: s.python,
       environment: s.poolKey,
+      lastActiveAt: s.lastActiveAt,
     }));
   }
 
@@ -153,15 +175,27 @@ export class NotebookSessions {
     const pool = await this.pools.get(poolKey);
     const sessionId = randomUUID().replace(/-/g, '');
     this.pools.retain(poolKey);
+    // A full pool: wait for a free worker (announced to the client), never fail at once.
+    const abort = new AbortController();
+    this.waits.set(notebookUri, abort);
+    const announce = (waiting: boolean) => {
+      const holders = this.all().filter(s => s.poolKey === poolKey)
+        .sort((a, b) => a.lastActiveAt - b.lastActiveAt).map(s => s.notebookUri);
+      this.hooks.onWaiting?.({ notebookUri, waiting, bound: pool.stats().checkedOut, size: pool.size, holders });
+    };
     let ctx: Context;
     try {
-      ctx = await pool.bind('new', { sessionId, cwd, owner: notebookUri, ...this.hooks.refLimits?.() });
+      ctx = await bindWhenFree(pool, () => pool.bind('new', { sessionId, cwd, owner: notebookUri, ...this.hooks.refLimits?.() }),
+        abort.signal, () => announce(true), () => announce(false));
     } catch (err) {
       this.pools.release(poolKey);
       throw err;
+    } finally {
+      if (this.waits.get(notebookUri) === abort) this.waits.delete(notebookUri);
     }
+    const now = Date.now();
     const session: NotebookSession = {
-      notebookUri, sessionId, cwd, ctx, pid: ctx.pid, boundAt: Date.now(), executionCount: 0, running: 0,
+      notebookUri, sessionId, cwd, ctx, pid: ctx.pid, boundAt: now, lastActiveAt: now, executionCount: 0, running: 0,
       poolKey, python: pool.python,
     };
     this.bySessionId.set(sessionId, session);

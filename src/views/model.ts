@@ -171,6 +171,9 @@ export class RefModel implements vscode.Disposable {
     this.changed.fire(node);
   }
 
+  /** Unbinds a notebook through the server (one that is not open in an editor). */
+  unbind(notebookUri: string): Promise<unknown> { return this.client.unbind(notebookUri); }
+
   /** The user released every object of the session (its empty text says so). */
   markReleasedAll(sessionId: string): void { this.releasedAll.set(sessionId, Date.now()); }
 

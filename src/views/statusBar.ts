@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { humanBytes, sessionLabel, sessionStateIcon } from './format';
 import { interpreterLabel, poolBound, poolCapacity } from './items';
 import type { RefModel } from './model';
+import { openPoolSizeSetting, unbindFromUi } from '../kernel/waiting';
 
 export const PICK_COMMAND = 'pyctx.statusBar.pick';
 
@@ -120,6 +121,14 @@ function pickItems(model: RefModel): PickItem[] {
   if (active && model.sessionForNotebook(active.uri.toString())) {
     items.push({ label: '$(debug-disconnect) Unbind the active notebook', description: sessionLabel(active.uri.toString()),
       run: () => vscode.commands.executeCommand('pyctx.unbind', { ui: true, notebookUri: active.uri.toString() }) });
+  }
+  // No worker free: the same way out as a waiting cell's notification.
+  const stats = model.stats;
+  if (stats && stats.availableWorkers === 0 && poolBound(stats) >= poolCapacity(stats) && sessions.length) {
+    const lru = [...sessions].sort((a, b) => (a.session.lastActiveAt ?? a.session.boundAt) - (b.session.lastActiveAt ?? b.session.boundAt))[0].session;
+    items.push({ label: `$(debug-disconnect) Unbind ${sessionLabel(lru.notebookUri)}`, description: 'least recently used: frees a worker',
+      run: () => unbindFromUi(lru.notebookUri, uri => model.unbind(uri)) });
+    items.push({ label: '$(settings-gear) Raise pool size', description: `pyctx.pool.size is ${stats.size}`, run: () => openPoolSizeSetting() });
   }
   items.push({ label: '$(refresh) Refresh', run: () => model.refresh() });
   return items;

@@ -1,0 +1,137 @@
+// The editor never strands the user, clicked through in the real VS Code UI
+// (code-server + chromium, pyctx installed, notifications and dialogs shown):
+//  - Close → Don't Save, Close All → Don't Save, Save then Close: the worker is released;
+//  - Unbind from the notebook toolbar asks first;
+//  - kill -9 of an idle worker: a notification naming the notebook and the cause;
+//  - completion items carry kinds; signature help opens on `(`.
+// Screenshots of these states: PYCTX_UI_SHOTS=docs node --test test/ui/editor.test.mjs
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runAll, waitForIdle, waitForOutputs } from '../../scripts/vscode/ui.mjs';
+import { answerDialog, closeActiveTab, notebook, openNotebook, poolItem, runCommand, screenshot, startWindow, toast, waitForPool } from './support.mjs';
+
+const GRACE_S = 5;
+let w;
+let failed = false;
+
+describe('editor UI: workers follow tabs, state loss is asked, crashes are reported, editing help', () => {
+  before(async () => {
+    w = await startWindow({
+      files: {
+        'a.ipynb': notebook(['x = 41\nprint("ran a")']),
+        'b.ipynb': notebook(['y = 2\nprint("ran b")']),
+        'crash.ipynb': notebook(['import os\nprint("worker pid", os.getpid())']),
+        'edit.ipynb': notebook(['import os\ndef shout(word, times=2):\n    "Say it louder."\n    return word\nprint("defined")', '']),
+      },
+      settings: { 'pyctx.releaseClosedAfterSeconds': GRACE_S, 'pyctx.pool.size': 4 },
+    });
+    await waitForPool(w.page, /^0\/4/);
+  });
+  after(async () => { await w?.stop(failed); });
+
+  const step = (name, fn) => test(name, async () => {
+    try { await fn(w.page); } catch (e) { failed = true; throw e; }
+  });
+
+  step('Close → Don\'t Save releases the worker', async page => {
+    await openNotebook(page, 'a.ipynb');
+    await runAll(page);
+    await waitForOutputs(page, ['ran a']);
+    await waitForPool(page, /^1\/4/);
+    await closeActiveTab(page);
+    await answerDialog(page, 'a.ipynb', "Don't Save");
+    await waitForPool(page, /^0\/4/, (GRACE_S + 30) * 1000);
+  });
+
+  step('Close All → Don\'t Save releases every worker', async page => {
+    await openNotebook(page, 'a.ipynb');
+    await runAll(page);
+    await waitForOutputs(page, ['ran a']);
+    await openNotebook(page, 'b.ipynb');
+    await runAll(page);
+    await waitForOutputs(page, ['ran b']);
+    await waitForPool(page, /^2\/4/);
+    await runCommand(page, 'View: Close All Editors');
+    await answerDialog(page, 'save', "Don't Save");
+    await waitForPool(page, /^0\/4/, (GRACE_S + 30) * 1000);
+  });
+
+  step('Save then Close releases the worker', async page => {
+    await openNotebook(page, 'b.ipynb');
+    await runAll(page);
+    await waitForOutputs(page, ['ran b']);
+    await waitForPool(page, /^1\/4/);
+    await runCommand(page, 'File: Save');
+    await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: 15_000 });
+    await closeActiveTab(page);
+    await waitForPool(page, /^0\/4/, (GRACE_S + 30) * 1000);
+  });
+
+  step('Unbind from the notebook toolbar asks first; Cancel keeps the worker, Unbind releases it', async page => {
+    await openNotebook(page, 'a.ipynb');
+    await runAll(page);
+    await waitForOutputs(page, ['ran a']);
+    await waitForPool(page, /^1\/4/);
+    const unbind = page.locator('.notebook-toolbar-container .action-label[aria-label^="Unbind"]').first();
+    await unbind.click();
+    const text = await answerDialog(page, 'Unbind a.ipynb?', 'Cancel', 'confirm-unbind.png');
+    assert.match(text, /variables are lost/);
+    assert.match(text, /Don't Ask Again/);
+    await waitForPool(page, /^1\/4/);
+    await unbind.click();
+    await answerDialog(page, 'Unbind a.ipynb?', 'Unbind');
+    await waitForPool(page, /^0\/4/);
+  });
+
+  step('kill -9 of a worker: a notification names the notebook and the cause, with Restart and Show Output', async page => {
+    await openNotebook(page, 'crash.ipynb');
+    await runAll(page);
+    await waitForOutputs(page, ['worker pid']);
+    await waitForIdle(page);
+    const shown = (await Promise.all(page.frames().map(f => f.locator('body').innerText().catch(() => '')))).join('\n');
+    const pid = Number(/worker pid (\d+)/.exec(shown)?.[1]);
+    assert.ok(pid > 0, shown);
+    process.kill(pid, 'SIGKILL');
+    const t = await toast(page, 'crash.ipynb');
+    const text = await t.innerText();
+    assert.match(text, /killed by SIGKILL/);
+    assert.doesNotMatch(text, /code null/);
+    await t.locator('.monaco-button', { hasText: 'Restart' }).first().waitFor();
+    await t.locator('.monaco-button', { hasText: 'Show Output' }).first().waitFor();
+    await screenshot(page, 'crash-notification.png');
+    await t.locator('.monaco-button', { hasText: 'Restart' }).first().click();
+    await waitForPool(page, /^1\/4/);
+  });
+
+  step('completion items carry kinds, and signature help opens on (', async page => {
+    await openNotebook(page, 'edit.ipynb');
+    await runAll(page);
+    await waitForOutputs(page, ['defined']);
+    await waitForIdle(page);
+    const editors = page.locator('.notebook-editor .cell-editor-container .monaco-editor');
+    await editors.nth(1).click();
+    await page.keyboard.type('sh');
+    const suggest = page.locator('.suggest-widget .monaco-list-row');
+    for (let i = 0; i < 20 && !(await suggest.filter({ hasText: 'shout' }).count()); i++) {
+      await page.keyboard.press('Control+Space');
+      await page.waitForTimeout(1000);
+    }
+    const row = suggest.filter({ hasText: 'shout' }).first();
+    await row.waitFor({ timeout: 15_000 });
+    assert.ok(await row.locator('.codicon-symbol-function').count(), 'shout shows as a function');
+    await screenshot(page, 'completion-kinds.png');
+    await page.keyboard.press('Escape');
+    await page.keyboard.type('out(');
+    const hints = page.locator('.parameter-hints-widget');
+    await hints.filter({ hasText: 'shout(word, times=2)' }).waitFor({ timeout: 30_000 });
+    await screenshot(page, 'signature-help.png');
+    await page.keyboard.press('Escape');
+    // Other modules, classes and keywords get their own icons too.
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('o');
+    await page.keyboard.press('Control+Space');
+    await suggest.filter({ hasText: 'os' }).locator('.codicon-symbol-module').first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Escape');
+    assert.match((await poolItem(page).innerText()).trim(), /^\d+\/4/);
+  });
+});

@@ -1,0 +1,109 @@
+// Shared steps of the click-through UI tests (test/ui/*.test.mjs): a real VS Code
+// (code-server, pyctx installed as a user would have it, toasts and dialogs shown)
+// on a workspace of generated notebooks, driven by playwright as a user clicks.
+// Screenshots of the states users see go to docs/ when PYCTX_UI_SHOTS=docs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, checkInstall, launchBrowser, linkExtension, prepareRunDir, startCodeServer, waitForWorkbench, workbenchUrl } from '../../scripts/vscode/codeserver.mjs';
+import { openFile, selectKernel } from '../../scripts/vscode/ui.mjs';
+
+/** A notebook file of code cells. */
+export function notebook(cells) {
+  return JSON.stringify({
+    nbformat: 4, nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }, language_info: { name: 'python' } },
+    cells: cells.map((source, i) => ({ cell_type: 'code', id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source })),
+  }, null, 1);
+}
+
+/** Starts VS Code on a workspace holding `files` ({ name: text }); returns the page and stop(). */
+export async function startWindow({ files, settings = {}, size = { width: 1280, height: 860 } }) {
+  checkInstall();
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyctx-ui.'));
+  const fixtures = path.join(runDir, 'fixtures');
+  fs.mkdirSync(fixtures);
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(fixtures, name), text);
+  const workspace = prepareRunDir(runDir, { fixtures, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'editor.minimap.enabled': false, ...settings } });
+  linkExtension(runDir, ROOT);
+  const server = await startCodeServer(runDir, { devMode: false });
+  const { browser, page } = await launchBrowser(runDir, size);
+  await page.goto(workbenchUrl(server, { folder: workspace }));
+  await waitForWorkbench(page);
+  return {
+    page, workspace, runDir,
+    async stop(failed) {
+      if (failed) await page.screenshot({ path: path.join(runDir, 'failed.png') }).catch(() => undefined);
+      await browser.close().catch(() => undefined);
+      await server.stop();
+      if (!failed && process.env.PYCTX_VSCODE_KEEP !== '1') fs.rmSync(runDir, { recursive: true, force: true });
+      else console.log(`ui: run dir kept: ${runDir}`);
+    },
+  };
+}
+
+/** The pool status bar item (`$(server-process) bound/total [state]`). */
+export const poolItem = page => page.locator('.statusbar-item', { hasText: /^\s*\d+\/\d+/ }).first();
+
+/** Waits until the status bar shows `bound/total` matching `re` (e.g. /^0\/4/). */
+export async function waitForPool(page, re, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    last = (await poolItem(page).innerText().catch(() => '')).trim();
+    if (re.test(last)) return last;
+    if (Date.now() > deadline) throw new Error(`status bar shows "${last}", not ${re}`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Opens a notebook and selects the pyctx kernel for it. */
+export async function openNotebook(page, name) {
+  await openFile(page, name);
+  await selectKernel(page, 'pyctx', 'pyctx');
+}
+
+/** Runs a command from the palette by its full title. */
+export async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Clicks a button of the modal dialog showing `text`; returns the dialog's text. */
+export async function answerDialog(page, text, button, shot) {
+  const dialog = page.locator('.monaco-dialog-box', { hasText: text }).first();
+  await dialog.waitFor({ timeout: 30_000 });
+  const shown = await dialog.innerText();
+  if (shot) await screenshot(page, shot);
+  await dialog.locator('.monaco-button', { hasText: button }).first().click();
+  await dialog.waitFor({ state: 'detached', timeout: 15_000 });
+  return shown;
+}
+
+/** The notification toast containing `text` (waits for it). */
+export async function toast(page, text, timeoutMs = 60_000) {
+  const t = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+  await t.waitFor({ timeout: timeoutMs });
+  return t;
+}
+
+/** Closes the active editor with the close button of its tab. */
+export async function closeActiveTab(page) {
+  const tab = page.locator('.tabs-container .tab.active').first();
+  await tab.hover();
+  await tab.locator('.tab-actions .action-label').first().click();
+}
+
+/** Saves a screenshot when PYCTX_UI_SHOTS names a folder (docs/ for the README). */
+export async function screenshot(page, name) {
+  const dir = process.env.PYCTX_UI_SHOTS;
+  if (!dir) return;
+  fs.mkdirSync(path.resolve(ROOT, dir), { recursive: true });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.resolve(ROOT, dir, name) });
+  console.log(`ui: screenshot ${path.join(dir, name)}`);
+}
