@@ -3,7 +3,8 @@
 #
 #   scripts/test-vscode.sh           full suite on the dev folder, then the activation
 #                                    tests against the packaged .vsix installed into VS Code
-#   scripts/test-vscode.sh --dev     full suite on the dev folder only
+#   scripts/test-vscode.sh --dev     full suite on the dev folder, then the click-through
+#                                    UI tests (test/ui/, pyctx installed, playwright)
 #   scripts/test-vscode.sh --vsix    package, install the .vsix, run the activation tests
 #   ... -- ARGS                      ARGS go to the runner (--verbose, --timeout S, --screenshot F)
 #
@@ -108,7 +109,32 @@ run_suite() {  # $1 = label, rest = runner arguments
   [ $rc = 0 ] || status=1
 }
 
-if [ "$mode" != vsix ]; then run_suite "dev folder"; fi
+# Click-through UI tests (test/ui/): pyctx installed as users have it, notifications and
+# dialogs shown, driven by playwright; `npm start` is started and stopped there too.
+run_ui() {
+  local t0=$SECONDS rc=0 files=()
+  for f in test/ui/*.test.mjs; do
+    if [ -z "${PYCTX_TEST_FILES:-}" ] || [[ ",${PYCTX_TEST_FILES}," == *",ui,"* ]] || [[ "$f" == *"${PYCTX_TEST_FILES}"* ]]; then files+=("$f"); fi
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  echo "== vscode UI tests: ${files[*]}"
+  node --test --test-concurrency=1 --test-timeout=1500000 "${files[@]}" || rc=$?
+  echo "vscode: UI tests: $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
+  [ $rc = 0 ] || status=1
+}
+
+# Whether PYCTX_TEST_FILES (if set) names some test/vscode file.
+has_vscode_tests() {
+  [ -z "${PYCTX_TEST_FILES:-}" ] && return 0
+  local x
+  for x in ${PYCTX_TEST_FILES//,/ }; do ls test/vscode/*.test.ts | grep -q -- "$x" && return 0; done
+  return 1
+}
+
+if [ "$mode" != vsix ]; then
+  if has_vscode_tests; then run_suite "dev folder"; fi
+  run_ui
+fi
 if [ "$mode" != dev ]; then
   pkg="$(mktemp -d "${TMPDIR:-/tmp}/pyctx-vsix.XXXXXX")"
   t0=$SECONDS

@@ -22,6 +22,7 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
         'b.ipynb': notebook(['y = 2\nprint("ran b")']),
         'crash.ipynb': notebook(['import os\nprint("worker pid", os.getpid())']),
         'edit.ipynb': notebook(['import os\ndef shout(word, times=2):\n    "Say it louder."\n    return word\nprint("defined")', '']),
+        ...Object.fromEntries([1, 2, 3, 4, 5].map(i => [`f${i}.ipynb`, notebook([`print("ran f${i}")`])])),
       },
       settings: { 'pyctx.releaseClosedAfterSeconds': GRACE_S, 'pyctx.pool.size': 4 },
     });
@@ -133,5 +134,31 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
     await suggest.filter({ hasText: 'os' }).locator('.codicon-symbol-module').first().waitFor({ timeout: 15_000 });
     await page.keyboard.press('Escape');
     assert.match((await poolItem(page).innerText()).trim(), /^\d+\/4/);
+  });
+
+  step('five notebooks on a pool of 4: the fifth waits, says so, offers a way out, and runs once a tab closes', async page => {
+    await runCommand(page, 'View: Close All Editors');
+    await answerDialog(page, 'save', "Don't Save").catch(() => undefined);
+    await waitForPool(page, /^0\/4/, (GRACE_S + 30) * 1000);
+    for (const i of [1, 2, 3, 4]) {
+      await openNotebook(page, `f${i}.ipynb`);
+      await runAll(page);
+      await waitForOutputs(page, [`ran f${i}`]);
+      await waitForPool(page, new RegExp(`^${i}/4`));
+    }
+    await openNotebook(page, 'f5.ipynb');
+    await runAll(page);
+    await waitForOutputs(page, ['waiting for a free worker: 4/4 bound (f1.ipynb, f2.ipynb, f3.ipynb, f4.ipynb)']);
+    const t = await toast(page, 'f5.ipynb is waiting for a free worker');
+    await t.locator('.monaco-button', { hasText: 'Unbind f1.ipynb' }).first().waitFor();
+    await t.locator('.monaco-button', { hasText: 'Raise pool size' }).first().waitFor();
+    await screenshot(page, 'full-pool-waiting.png');
+    // Close f1's tab (Don't Save): its worker frees and f5 runs.
+    await page.locator('.tabs-container .tab', { hasText: 'f1.ipynb' }).first().click();
+    await closeActiveTab(page);
+    await answerDialog(page, 'f1.ipynb', "Don't Save");
+    await page.locator('.tabs-container .tab', { hasText: 'f5.ipynb' }).first().click();
+    await waitForOutputs(page, ['ran f5'], (GRACE_S + 60) * 1000);
+    await waitForPool(page, /^4\/4/);
   });
 });

@@ -28,7 +28,7 @@ export async function startWindow({ files, settings = {}, size = { width: 1280, 
   linkExtension(runDir, ROOT);
   const server = await startCodeServer(runDir, { devMode: false });
   const { browser, page } = await launchBrowser(runDir, size);
-  await page.goto(workbenchUrl(server, { folder: workspace }));
+  await page.goto(workbenchUrl(server, { folder: workspace }), { timeout: 180_000, waitUntil: 'domcontentloaded' });
   await waitForWorkbench(page);
   return {
     page, workspace, runDir,
