@@ -26,7 +26,8 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
       },
       settings: { 'pyctx.releaseClosedAfterSeconds': GRACE_S, 'pyctx.pool.size': 4 },
     });
-    await waitForPool(w.page, /^0\/4/);
+    // pyctx activates with the first notebook (or when VS Code finds notebooks in the workspace).
+    try { await openNotebook(w.page, 'a.ipynb'); await waitForPool(w.page, /^0\/4/, 180_000); } catch (e) { failed = true; throw e; }
   });
   after(async () => { await w?.stop(failed); });
 

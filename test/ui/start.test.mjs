@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, launchBrowser, waitForWorkbench } from '../../scripts/vscode/codeserver.mjs';
+import { openFile, selectKernel } from '../../scripts/vscode/ui.mjs';
 
 test('npm start: VS Code on 127.0.0.1 with pyctx active and examples/ open, stopped by Ctrl+C', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyctx-start.'));
@@ -35,11 +36,12 @@ test('npm start: VS Code on 127.0.0.1 with pyctx active and examples/ open, stop
     const page = browser.contexts()[0].pages()[0];
     await page.goto(url, { timeout: 180_000, waitUntil: 'domcontentloaded' });
     await waitForWorkbench(page);
-    // pyctx is active: its pool status bar item shows bound/total, and its view container is there.
-    await page.locator('.statusbar-item', { hasText: /^\s*\d+\/\d+/ }).first().waitFor({ timeout: 120_000 });
-    await page.locator('.activitybar .action-item [aria-label^="pyctx"]').first().waitFor({ timeout: 30_000 });
-    await page.locator('.explorer-folders-view, .sidebar', { hasText: /demo\.ipynb/i }).first().waitFor({ timeout: 30_000 })
-      .catch(async () => { await page.keyboard.press('Control+Shift+E'); await page.locator('.sidebar', { hasText: 'demo.ipynb' }).first().waitFor({ timeout: 30_000 }); });
+    // examples/ is the open folder; opening its notebook shows pyctx active: its pool
+    // status bar item (bound/total) and its kernel in the notebook's kernel picker.
+    await page.locator('.sidebar', { hasText: 'demo.ipynb' }).first().waitFor({ timeout: 60_000 });
+    await openFile(page, 'demo.ipynb');
+    await page.locator('.statusbar-item', { hasText: /^\s*\d+\/\d+/ }).first().waitFor({ timeout: 180_000 });
+    await selectKernel(page, 'pyctx', 'pyctx');
   } finally {
     await browser?.close().catch(() => undefined);
     try { process.kill(-child.pid, 'SIGINT'); } catch { /* gone */ }
