@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, checkInstall, launchBrowser, linkExtension, prepareRunDir, startCodeServer, waitForWorkbench, workbenchUrl } from '../../scripts/vscode/codeserver.mjs';
-import { openFile, selectKernel } from '../../scripts/vscode/ui.mjs';
+import { selectKernel } from '../../scripts/vscode/ui.mjs';
 
 /** A notebook file of code cells. */
 export function notebook(cells) {
@@ -57,9 +57,24 @@ export async function waitForPool(page, re, timeoutMs = 60_000) {
   }
 }
 
+/**
+ * Opens a workspace file as a user does: a double click in the Explorer (a pinned tab,
+ * not a preview). Quick Open's file search can take minutes on a loaded machine.
+ */
+export async function openFromExplorer(page, name) {
+  const active = page.locator('.tabs-container .tab.active', { has: page.getByText(name, { exact: true }) });
+  if (await active.count()) return;
+  const row = page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.getByText(name, { exact: true }) }).first();
+  // The Explorer's activity item toggles the side bar: click it only when the bar is closed.
+  if (!await page.locator('.part.sidebar').isVisible()) await page.locator('.activitybar .action-item [aria-label^="Explorer"]').first().click();
+  await row.waitFor({ timeout: 180_000 });
+  await row.dblclick();
+  await active.first().waitFor({ timeout: 60_000 });
+}
+
 /** Opens a notebook and selects the pyctx kernel for it. */
 export async function openNotebook(page, name) {
-  await openFile(page, name);
+  await openFromExplorer(page, name);
   await selectKernel(page, 'pyctx', 'pyctx');
 }
 
