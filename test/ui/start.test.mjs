@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, launchBrowser, waitForWorkbench } from '../../scripts/vscode/codeserver.mjs';
-import { selectKernel } from '../../scripts/vscode/ui.mjs';
-import { openFromExplorer } from './support.mjs';
+import { openFromExplorer, selectPyctx } from './support.mjs';
 
 test('npm start: VS Code on 127.0.0.1 with pyctx active and examples/ open, stopped by Ctrl+C', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyctx-start.'));
@@ -42,7 +41,7 @@ test('npm start: VS Code on 127.0.0.1 with pyctx active and examples/ open, stop
     await page.locator('.sidebar', { hasText: 'demo.ipynb' }).first().waitFor({ timeout: 60_000 });
     await openFromExplorer(page, 'demo.ipynb');
     await page.locator('.statusbar-item', { hasText: /^\s*\d+\/\d+/ }).first().waitFor({ timeout: 180_000 });
-    await selectKernel(page, 'pyctx', 'pyctx');
+    await selectPyctx(page);
   } finally {
     await browser?.close().catch(() => undefined);
     try { process.kill(-child.pid, 'SIGINT'); } catch { /* gone */ }

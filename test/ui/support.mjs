@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, checkInstall, launchBrowser, linkExtension, prepareRunDir, startCodeServer, waitForWorkbench, workbenchUrl } from '../../scripts/vscode/codeserver.mjs';
-import { selectKernel } from '../../scripts/vscode/ui.mjs';
 
 /** A notebook file of code cells. */
 export function notebook(cells) {
@@ -72,10 +71,23 @@ export async function openFromExplorer(page, name) {
   await active.first().waitFor({ timeout: 60_000 });
 }
 
+/** Selects the pyctx kernel in the notebook toolbar's picker (patient: a loaded machine takes its time). */
+export async function selectPyctx(page) {
+  const toolbar = page.locator('.notebook-toolbar-container');
+  if (await toolbar.filter({ hasText: 'pyctx' }).waitFor({ timeout: 10_000 }).then(() => true, () => false)) return;
+  await toolbar.locator('.kernel-action-view-item').first().click();
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'pyctx' }).first();
+  await row.waitFor({ timeout: 90_000 });
+  await row.click();
+  await toolbar.filter({ hasText: 'pyctx' }).waitFor({ timeout: 60_000 });
+  // A picker still open (a second source level) is closed.
+  if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Escape');
+}
+
 /** Opens a notebook and selects the pyctx kernel for it. */
 export async function openNotebook(page, name) {
   await openFromExplorer(page, name);
-  await selectKernel(page, 'pyctx', 'pyctx');
+  await selectPyctx(page);
 }
 
 /** Runs a command from the palette by its full title. */
