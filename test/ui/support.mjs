@@ -27,6 +27,8 @@ export async function startWindow({ files, settings = {}, size = { width: 1280, 
   linkExtension(runDir, ROOT);
   const server = await startCodeServer(runDir, { devMode: false });
   const { browser, page } = await launchBrowser(runDir, size);
+  // Every step waits patiently: on a loaded machine a notebook editor takes a minute to appear.
+  page.setDefaultTimeout(120_000);
   await page.goto(workbenchUrl(server, { folder: workspace }), { timeout: 180_000, waitUntil: 'domcontentloaded' });
   await waitForWorkbench(page);
   return {
@@ -75,7 +77,7 @@ export async function openFromExplorer(page, name) {
 export async function selectPyctx(page) {
   const toolbar = page.locator('.notebook-toolbar-container');
   if (await toolbar.filter({ hasText: 'pyctx' }).waitFor({ timeout: 10_000 }).then(() => true, () => false)) return;
-  await toolbar.locator('.kernel-action-view-item').first().click();
+  await toolbar.locator('.kernel-action-view-item').first().click({ timeout: 180_000 });
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'pyctx' }).first();
   await row.waitFor({ timeout: 90_000 });
   await row.click();
