@@ -562,6 +562,8 @@ class Worker:
             # Output history entries holding the same object go with it: the memory
             # the user asked to free is freed, not kept alive by Out[N] / _N.
             history = self.shell.release_history_of(obj) if obj is not _MISSING else []
+            if obj is not _MISSING:  # held cell results (res:N refs) of the same object too
+                history = list(history) + self.registry.release_results_holding(sid, obj)
             released = self.namespace.release(ref_id[4:])
             obj = None
             if history:

@@ -194,7 +194,9 @@ class RefsTest(unittest.TestCase):
         ids = [i["id"] for i in self.w.value("refs.list")]
         self.assertIn("res:%d" % r["execution_count"], ids)
         ref = {"__type__": "ref", "__schema__": 1, "id": "var:data", "session_id": "s1"}
-        self.assertEqual(self.w.value("refs.release", ref=ref), {"released": True})
+        reply = self.w.value("refs.release", ref=ref)
+        self.assertTrue(reply["released"])
+        self.assertIn("_%d" % r["execution_count"], reply.get("history_released", []))
         ids = [i["id"] for i in self.w.value("refs.list")]
         self.assertNotIn("res:%d" % r["execution_count"], ids)
         self.assertIn("res:%d" % r2["execution_count"], ids, "history of other objects stays")
