@@ -64,7 +64,7 @@ describe('full pool', () => {
     await assert.rejects(waiting, (e: unknown) => errorCode(e) === 'wait_cancelled');
 
     const cts = new CancellationTokenSource();
-    const bind = h.api.bind(d, undefined, cts.token);
+    const bind = h.api.bind(d, undefined, undefined, cts.token);
     await waitFor(() => waits.find(w => w.notebookUri === d && w.waiting), 20_000);
     cts.cancel();
     await assert.rejects(bind);
