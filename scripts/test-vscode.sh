@@ -3,7 +3,7 @@
 #
 #   scripts/test-vscode.sh           full suite on the dev folder, then the activation
 #                                    tests against the packaged .vsix installed into VS Code
-#   scripts/test-vscode.sh --dev     full suite on the dev folder, then (PYCTX_UI_TESTS=1) the
+#   scripts/test-vscode.sh --dev     full suite on the dev folder, then the
 #                                    click-through UI tests (test/ui/, pyctx installed, playwright)
 #   scripts/test-vscode.sh --vsix    package, install the .vsix, run the activation tests
 #   ... -- ARGS                      ARGS go to the runner (--verbose, --timeout S, --screenshot F)
@@ -117,9 +117,6 @@ run_ui() {
     if [ -z "${PYCTX_TEST_FILES:-}" ] || [[ ",${PYCTX_TEST_FILES}," == *",ui,"* ]] || [[ "$f" == *"${PYCTX_TEST_FILES}"* ]]; then files+=("$f"); fi
   done
   [ ${#files[@]} -gt 0 ] || return 0
-  # Opt-in until they have passed on a quiet machine (they could not start a notebook
-  # editor in time on the loaded shared box they were written on): PYCTX_UI_TESTS=1.
-  if [ "${PYCTX_UI_TESTS:-}" != 1 ]; then echo "vscode: UI tests (test/ui/) skipped: set PYCTX_UI_TESTS=1 to run them"; return 0; fi
   echo "== vscode UI tests: ${files[*]}"
   node --test --test-concurrency=1 --test-timeout=1500000 "${files[@]}" || rc=$?
   echo "vscode: UI tests: $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"

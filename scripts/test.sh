@@ -3,8 +3,8 @@
 # order of cost — Python worker unittests (both codecs), typecheck, Node tests
 # against real workers, the stress suite (crash storm, floods, malformed input;
 # prints its figures), workers on a cluster (Slurm and ssh on 127.0.0.1, as root),
-# the integration suite inside a real VS Code, and the click-through UI tests
-# (test/ui/, playwright on code-server).
+# and the integration suite inside a real VS Code with its click-through UI tests
+# (test/ui/, playwright on code-server; scripts/test-vscode.sh runs both).
 # Set PYCTX_SKIP_VSCODE=1 to leave out the editor suite while iterating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +16,4 @@ echo "== stress";           npm run --silent test:stress
 echo "== cluster tests";    bash scripts/test-cluster.sh
 if [ "${PYCTX_SKIP_VSCODE:-}" != 1 ]; then
   echo "== vscode tests";   bash scripts/test-vscode.sh
-  echo "== ui tests";       node --test --test-concurrency=1 test/ui/   # playwright clicks in the real VS Code UI
 fi
