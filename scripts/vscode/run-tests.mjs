@@ -27,7 +27,9 @@ const timeoutMs = Number(a.timeout || 1800) * 1000;   // the whole suite; genero
 process.env.TMPDIR = path.join(runDir, 'tmp'); // playwright's chromium profile goes there too
 
 const t0 = Date.now();
-const workspace = prepareRunDir(runDir, { fixtures });
+// The suite's kernel tests check the built-in cell layer's exact outputs, so it is pinned
+// here (python3 on PATH may have IPython); ipython.test.ts switches IPython mode on itself.
+const workspace = prepareRunDir(runDir, { fixtures, settings: { 'pyctx.ipython': 'off' } });
 // The suite checks that it tests the copy we meant: the repo, or the installed .vsix.
 let expectPath = ext;
 if (a.vsix) {

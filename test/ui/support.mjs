@@ -86,9 +86,20 @@ export async function selectPyctx(page) {
   if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Escape');
 }
 
-/** Opens a notebook and selects the pyctx kernel for it. */
+/**
+ * Opens a notebook and selects the pyctx kernel for it. The ipynb editor may register
+ * after the window shows: a file opened before that shows as JSON text, so its tab is
+ * closed and the file clicked again.
+ */
 export async function openNotebook(page, name) {
-  await openFromExplorer(page, name);
+  const toolbar = page.locator('.notebook-toolbar-container >> visible=true');
+  for (let attempt = 1; ; attempt++) {
+    await openFromExplorer(page, name);
+    if (await toolbar.first().waitFor({ timeout: 30_000 }).then(() => true, () => false)) break;
+    if (attempt >= 6) throw new Error(`${name} never opened in the notebook editor`);
+    await page.keyboard.press('Control+W');
+    await page.waitForTimeout(5000);
+  }
   await selectPyctx(page);
 }
 

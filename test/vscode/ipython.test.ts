@@ -22,6 +22,7 @@ suite('kernel: IPython mode', function () {
     const api = await pyctxApi();
     const config = vscode.workspace.getConfiguration('pyctx');
     const before = (await api.pool.stats()).python;
+    const ipythonBefore = config.inspect<string>('ipython')?.globalValue;
     const serverOn = (py: string) => waitFor(`the pool server on ${py}`, async () => {
       try { return (await api.pool.stats()).python === py; } catch { return false; }
     }, 60_000);
@@ -29,6 +30,13 @@ suite('kernel: IPython mode', function () {
     const ask = window.showWarningMessage;
     window.showWarningMessage = async () => 'Restart now';   // earlier notebooks may be bound
     try {
+      // The suite runs with pyctx.ipython "off" (run-tests.mjs): this test turns IPython mode on.
+      if (ipythonBefore !== 'auto') {
+        await config.update('ipython', 'auto', vscode.ConfigurationTarget.Global);
+        await waitFor('the pool server in IPython mode', async () => {
+          try { return (await api.pool.stats()).shell === 'ipython'; } catch { return false; }
+        }, 60_000);
+      }
       if (before !== DEBIAN) { await config.update('python', DEBIAN, vscode.ConfigurationTarget.Global); await serverOn(DEBIAN); }
       const ed = await openCells('ipython.ipynb', [
         "%config InlineBackend.figure_format = 'retina'\nimport matplotlib.pyplot as plt",
@@ -69,6 +77,12 @@ suite('kernel: IPython mode', function () {
       if (before !== DEBIAN) {
         await config.update('python', undefined, vscode.ConfigurationTarget.Global);
         await serverOn(before);
+      }
+      if (ipythonBefore !== 'auto') {
+        await config.update('ipython', ipythonBefore, vscode.ConfigurationTarget.Global);
+        await waitFor('the pool server back in its mode', async () => {
+          try { return (await api.pool.stats()).shell === 'builtin'; } catch { return false; }
+        }, 60_000);
       }
       window.showWarningMessage = ask;
     }

@@ -245,18 +245,24 @@ suite('views: Ref Explorer and status bar', () => {
       assert.equal(views.statusBar.snapshot().level, 'warning', 'no worker left for another notebook');
       assert.match(views.statusBar.snapshot().tooltip, /availableWorkers: 0/);
 
+      // A full pool never fails a cell at once: the second notebook's cell waits, and says so.
       const b = await notebookWith('second.ipynb', ['2 + 2']);
-      await run(b, 0);
-      assert.equal(b.notebook.cellAt(0).executionSummary?.success, false);
-      const message = errorText(b, 0);
-      assert.match(message, /no_workers_available|no worker/i, message);
+      const waiting = run(b, 0);
+      await waitFor('the waiting notice in the cell', () =>
+        outputItems(b.notebook.cellAt(0)).some(i => /waiting for a free worker: 1\/1 bound \(first\.ipynb\)/.test(i.text)), 30_000);
       const snap = views.statusBar.snapshot();
       assert.equal(snap.level, 'warning');
       assert.match(snap.text, /1\/1 not bound$/);
 
-      // Unbinding the first notebook frees the pool: the warning goes away.
+      // Unbinding the first notebook frees its worker: the waiting cell runs there.
       await vscode.window.showNotebookDocument(a.notebook);
       assert.equal((await vscode.commands.executeCommand<{ unbound: boolean }>('pyctx.unbind', a.notebook.uri))?.unbound, true);
+      await waiting;
+      assert.equal(b.notebook.cellAt(0).executionSummary?.success, true, errorText(b, 0));
+      assert.ok(outputItems(b.notebook.cellAt(0)).some(i => i.text === '4'), JSON.stringify(outputItems(b.notebook.cellAt(0))));
+      // Unbinding it too frees the pool: the warning goes away.
+      await vscode.window.showNotebookDocument(b.notebook);
+      assert.equal((await vscode.commands.executeCommand<{ unbound: boolean }>('pyctx.unbind', b.notebook.uri))?.unbound, true);
       await statusText(/^\$\(server-process\) 0\/1 not bound$/, 'to show the freed pool');
       await waitFor('the warning to clear', () => views.statusBar.snapshot().level === 'normal');
       // No session left (the restart dropped every other one): the view says what to do.
