@@ -22,7 +22,8 @@ const results = async (sessionId: string) =>
   (await h.api.refs(sessionId)).refs.filter(r => r.kind === 'result').map(r => r.name).sort();
 
 before(async () => {
-  h = await startServer({ init: { poolSize: 3, warm: 1, outputMaxBytes: 1_000_000 } });
+  // Held cell results (_N) are the built-in layer's; IPython mode keeps Out[N] history instead.
+  h = await startServer({ init: { poolSize: 3, warm: 1, outputMaxBytes: 1_000_000, ipython: 'off' } });
   assert.equal((await h.settled).state, 'ready');
 });
 after(async () => { await h?.close(); });
