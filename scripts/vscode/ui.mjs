@@ -20,7 +20,7 @@ export async function openFile(page, relPath) {
  * picker first lists them: `source` (e.g. the extension id) or the first is taken.
  */
 export async function selectKernel(page, label, source) {
-  const toolbar = page.locator('.notebook-toolbar-container');
+  const toolbar = page.locator('.notebook-toolbar-container >> visible=true');
   if (await toolbar.filter({ hasText: label }).waitFor({ timeout: 5000 }).then(() => true, () => false)) return;
   await toolbar.locator('.kernel-action-view-item').first().click();
   const rows = page.locator('.quick-input-list .monaco-list-row');
@@ -37,7 +37,8 @@ export async function selectKernel(page, label, source) {
 
 /** Clicks Run All in the notebook toolbar ("Run All" is not in the palette here). */
 export async function runAll(page) {
-  await page.locator('.notebook-toolbar-container .action-label[aria-label="Run All"]').first().click();
+  // The visible toolbar: other open notebooks keep theirs, hidden, in the page.
+  await page.locator('.notebook-toolbar-container >> visible=true').locator('.action-label[aria-label="Run All"]').first().click();
 }
 
 /** Waits until every text appears in some output (outputs render inside webview iframes). */

@@ -74,7 +74,7 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
     await runAll(page);
     await waitForOutputs(page, ['ran a']);
     await waitForPool(page, /^1\/4/);
-    const unbind = page.locator('.notebook-toolbar-container .action-label[aria-label^="Unbind"]').first();
+    const unbind = page.locator('.notebook-toolbar-container >> visible=true').locator('.action-label[aria-label^="Unbind"]').first();
     await unbind.click();
     const text = await answerDialog(page, 'Unbind a.ipynb?', 'Cancel', 'confirm-unbind.png');
     assert.match(text, /variables are lost/);

@@ -73,17 +73,33 @@ export async function openFromExplorer(page, name) {
   await active.first().waitFor({ timeout: 60_000 });
 }
 
-/** Selects the pyctx kernel in the notebook toolbar's picker (patient: a loaded machine takes its time). */
+/**
+ * Selects the pyctx kernel in the notebook toolbar's picker (patient: a loaded machine
+ * takes its time). pyctx has a controller per Python environment, which VS Code may
+ * group under "Select Another Kernel…" → "pyctx": each level's pyctx row is clicked
+ * (the first, VS Code lists the suggested one first) until the toolbar shows pyctx. A
+ * picker opened before discovery listed pyctx's controllers is closed and opened again.
+ */
 export async function selectPyctx(page) {
-  const toolbar = page.locator('.notebook-toolbar-container');
-  if (await toolbar.filter({ hasText: 'pyctx' }).waitFor({ timeout: 10_000 }).then(() => true, () => false)) return;
-  await toolbar.locator('.kernel-action-view-item').first().click({ timeout: 180_000 });
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'pyctx' }).first();
-  await row.waitFor({ timeout: 90_000 });
-  await row.click();
-  await toolbar.filter({ hasText: 'pyctx' }).waitFor({ timeout: 60_000 });
+  const toolbar = page.locator('.notebook-toolbar-container >> visible=true');
+  const chosen = () => toolbar.filter({ hasText: 'pyctx' }).first();
+  if (await chosen().waitFor({ timeout: 10_000 }).then(() => true, () => false)) return;
+  const picker = page.locator('.quick-input-widget');
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: /pyctx|Select Another Kernel/ }).first();
+  for (let attempt = 1; ; attempt++) {
+    await toolbar.locator('.kernel-action-view-item').first().click({ timeout: 180_000 });
+    for (let level = 0; level < 3; level++) {
+      if (!await row.waitFor({ timeout: 30_000 }).then(() => true, () => false)) break;
+      await row.click();
+      if (await chosen().waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+    }
+    if (await chosen().waitFor({ timeout: 30_000 }).then(() => true, () => false)) break;
+    if (attempt >= 5) throw new Error('the kernel picker never offered pyctx');
+    if (await picker.isVisible()) await page.keyboard.press('Escape');
+    await page.waitForTimeout(5000);
+  }
   // A picker still open (a second source level) is closed.
-  if (await page.locator('.quick-input-widget').isVisible()) await page.keyboard.press('Escape');
+  if (await picker.isVisible()) await page.keyboard.press('Escape');
 }
 
 /**
