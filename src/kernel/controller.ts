@@ -208,7 +208,11 @@ export class PyctxKernel implements vscode.Disposable {
     const key = notebook.uri.toString();
     if (!vscode.workspace.notebookDocuments.includes(notebook)) this.selected.delete(key);
     const r = this.runners.get(key);
-    if (!r) return;
+    if (!r) {
+      // No runner (never run here, or replaced): the server may still hold a binding for it.
+      if (this.client.isRunning) await this.client.unbind(key).catch(() => undefined);
+      return;
+    }
     this.runners.delete(key);
     this.runnersEmitter.fire();
     this.updateBoundContext();

@@ -354,9 +354,11 @@ export class NotebookRunner implements vscode.Disposable {
   /** Releases the worker (recycled by the pool); the next run binds fresh. */
   async unbind(): Promise<void> {
     this.cancelPending();
-    const wasBound = this.bound || this.running !== undefined || this.binding;
     this.markLost('unknown');
-    if (wasBound) await this.client.unbind(this.uri);
+    // Always asked of the server, which knows the binding: the runner's own flag can lag
+    // (a bind it did not see finish), and a stale "not bound" once left a saved-then-closed
+    // notebook holding its worker. Unbinding a notebook that holds none is a no-op there.
+    await this.client.unbind(this.uri);
   }
 
   /**
