@@ -2,7 +2,7 @@
 // waiting cell says so ("waiting for a free worker: 4/4 bound (a, b, c, d)") and a
 // notification offers a way out: "Unbind <least recently used notebook>" (asks
 // first, see commands/confirm.ts) and "Raise pool size" (the setting). The wait
-// itself is the server's (server/waitForWorker.ts); it ends when any worker frees
+// itself is the pool's waiting bind (BindOptions.waitForWorker, asked by server/sessions.ts); it ends when any worker frees
 // or the cell is cancelled.
 import * as path from 'node:path';
 import * as vscode from 'vscode';

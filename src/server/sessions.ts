@@ -9,14 +9,14 @@
 //    one pyctx/sessionLost; the notebook's next execute binds fresh;
 //  - each session lives in the pool of its notebook's environment (pools.ts); a
 //    request naming another environment ends the old context and binds anew there.
-//  - a bind into a full pool waits for a free worker (waitForWorker.ts), announced
+//  - a bind into a full pool waits for a free worker (the pool's waitForWorker), announced
 //    with pyctx/waitingForWorker; interrupt or unbind of the notebook cancels the wait.
 import { randomUUID } from 'node:crypto';
 import type { Context, ContextLostEvent, LateOutputEvent } from '../pool';
 import type { BindResult, SessionInfo, SessionLostParams, WaitingForWorkerParams } from '../protocol/lsp';
 import type { OutputSink } from './outputs';
 import type { PoolRegistry } from './pools';
-import { bindWhenFree } from './waitForWorker';
+import { PyctxServerError } from './errors';
 
 export type EndReason = 'unbound' | 'restarted' | 'crashed';
 
@@ -183,14 +183,23 @@ export class NotebookSessions {
         .sort((a, b) => a.lastActiveAt - b.lastActiveAt).map(s => s.notebookUri);
       this.hooks.onWaiting?.({ notebookUri, waiting, bound: pool.stats().checkedOut, size: pool.size, holders });
     };
+    // The pool's own waiting bind (fair: served before queued stateless calls, woken by
+    // any unbind, crash or recycle). Only a wait for a *bound* pool is announced: a bind
+    // also queues briefly while a free worker finishes starting.
+    let announced = false;
     let ctx: Context;
     try {
-      ctx = await bindWhenFree(pool, () => pool.bind('new', { sessionId, cwd, owner: notebookUri, ...this.hooks.refLimits?.() }),
-        abort.signal, () => announce(true), () => announce(false));
+      ctx = await pool.bind('new', {
+        sessionId, cwd, owner: notebookUri, ...this.hooks.refLimits?.(),
+        waitForWorker: true, signal: abort.signal,
+        onWait: () => { if (pool.stats().checkedOut >= pool.size) { announced = true; announce(true); } },
+      });
     } catch (err) {
       this.pools.release(poolKey);
+      if (abort.signal.aborted) throw new PyctxServerError('wait_cancelled', 'the wait for a free worker was cancelled');
       throw err;
     } finally {
+      if (announced) announce(false);
       if (this.waits.get(notebookUri) === abort) this.waits.delete(notebookUri);
     }
     const now = Date.now();
