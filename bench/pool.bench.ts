@@ -82,16 +82,7 @@ async function measure(python: string): Promise<void> {
   rows.push(['  (bare interpreter, same python, for reference)', `${(await bareRss(exe) / 1048576).toFixed(1)} MiB`]);
 
   // Bind from a warm pool: a ready fresh worker each time (the previous one is recycled).
-  const binds: number[] = [];
-  for (let i = 0; i < 15; i++) {
-    const deadline = Date.now() + 10000;
-    while (!pool.stats().workers.some(w => w.state === 'idle') && Date.now() < deadline) await new Promise(r => setTimeout(r, 5));
-    const t0 = now();
-    const ctx = await pool.bind('new');
-    binds.push(Number(now() - t0));
-    await ctx.exec('x = 1');
-    await ctx.unbind();
-  }
+  const binds = await warmBindTimes(pool, 15, 10000);
   rows.push(['bind from warm pool, median', ms(pct(binds, 50))]);
   rows.push(['bind from warm pool, p99', ms(pct(binds, 99))]);
 
@@ -156,6 +147,25 @@ async function measure(python: string): Promise<void> {
 
   const w = Math.max(...rows.map(r => r[0].length));
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}
+
+/**
+ * Bind times (ns) from a warm pool: each bind waits until an idle worker is ready, so it
+ * measures the hand-over, not a start; the context runs a statement and is recycled.
+ * Shared by the shell and cluster benches.
+ */
+export async function warmBindTimes(pool: Pool, n: number, idleTimeoutMs: number): Promise<number[]> {
+  const binds: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const deadline = Date.now() + idleTimeoutMs;
+    while (!pool.stats().workers.some(w => w.state === 'idle') && Date.now() < deadline) await new Promise(r => setTimeout(r, 5));
+    const t0 = now();
+    const ctx = await pool.bind('new');
+    binds.push(Number(now() - t0));
+    await ctx.exec('x = 1');
+    await ctx.unbind();
+  }
+  return binds;
 }
 
 export async function run(): Promise<void> {

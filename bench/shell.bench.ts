@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { Pool, type IPythonMode } from '../src/pool/index';
 import { findPythonDir, loadExeca } from '../src/pool/python';
 import { Worker } from '../src/pool/worker';
+import { warmBindTimes } from './pool.bench';
 
 const CELLS = 300;
 const STARTS = 5;
@@ -41,16 +42,7 @@ async function measure(python: string, ipython: IPythonMode): Promise<Figures> {
   while (!pool.stats().workers.some(w => w.state === 'idle') && Date.now() < idleWait) await new Promise(r => setTimeout(r, 20));
   await new Promise(r => setTimeout(r, 300));
   const idle = pool.stats().workers.find(w => w.state === 'idle');
-  const binds: number[] = [];
-  for (let i = 0; i < BINDS; i++) {
-    const deadline = Date.now() + 60000;
-    while (!pool.stats().workers.some(w => w.state === 'idle') && Date.now() < deadline) await new Promise(r => setTimeout(r, 5));
-    const t0 = now();
-    const ctx = await pool.bind('new');
-    binds.push(Number(now() - t0));
-    await ctx.exec('x = 1');
-    await ctx.unbind();
-  }
+  const binds = await warmBindTimes(pool, BINDS, 60000);
   const ctx = await pool.bind('new');
   const cells: number[] = [];
   const evals: number[] = [];
