@@ -75,7 +75,10 @@ export class PyctxKernel implements vscode.Disposable {
       }),
       vscode.workspace.onDidOpenNotebookDocument(nb => this.restoreEnvironment(nb)),
       vscode.window.onDidChangeVisibleNotebookEditors(editors => { for (const e of editors) this.restoreEnvironment(e.notebook); }),
-      vscode.workspace.onDidCloseNotebookDocument(nb => void this.release(nb)),
+      vscode.workspace.onDidCloseNotebookDocument(nb => {
+        if (this.runners.has(nb.uri.toString())) this.log(`${path.basename(nb.uri.path)} closed: its worker goes back to the pool`);
+        void this.release(nb);
+      }),
       vscode.window.onDidChangeActiveNotebookEditor(() => this.updateBoundContext()),
       vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('pyctx.python')) void environments.refresh(); }),
     );
@@ -84,6 +87,7 @@ export class PyctxKernel implements vscode.Disposable {
       boundNotebooks: () => [...this.runners.values()].filter(r => r.bound || r.isBusy).map(r => r.notebook),
       releaseHidden: nb => this.release(nb),
       onDidChangeRunners: this.onDidChangeRunners,
+      log: line => this.log(line),
     }));
     void client.stats().then(s => this.showInterpreter(s), () => undefined);
     void environments.refresh();
@@ -218,6 +222,10 @@ export class PyctxKernel implements vscode.Disposable {
     this.updateBoundContext();
     try { await r.unbind(); } catch { /* server gone: nothing is bound any more */ }
     r.dispose();
+  }
+
+  private log(line: string): void {
+    this.channel?.appendLine(`[${new Date().toISOString()}] ${line}`);
   }
 
   /** `pyctx.notebookBound` drives the toolbar's Bind/Unbind button for the active notebook. */

@@ -31,6 +31,11 @@ interface RunSummary { executionOrder?: number; startTime?: number; endTime?: nu
 interface RecentRun { cell: vscode.NotebookCell; done: Promise<void>; summary?: RunSummary }
 /** How many recent runs are remembered (the server tags late output with the last one). */
 const RECENT_RUNS = 16;
+/**
+ * A cell shows as running (spinner, cleared outputs, as Jupyter clears at the start)
+ * at its first output or after this long; a faster one goes from queued to done at once.
+ */
+const SHOW_RUNNING_AFTER_MS = 100;
 
 /** The notebook folder: the worker's cwd and first sys.path entry. */
 export function notebookCwd(notebook: vscode.NotebookDocument): string | undefined {
@@ -54,7 +59,7 @@ export class NotebookRunner implements vscode.Disposable {
   private readonly statusEmitter = new vscode.EventEmitter<KernelStatus>();
   readonly displays = new DisplayRegistry();
   /** The cell execution in progress (it carries the "waiting for a free worker" notice). */
-  private currentExec: vscode.NotebookCellExecution | undefined;
+  private currentExec: { exec: vscode.NotebookCellExecution; writer: CellOutputWriter } | undefined;
   /** An explicit bind is in flight (it may be waiting for a free worker). */
   private binding = false;
   /** Worker pid of the current context, when known. */
@@ -191,21 +196,27 @@ export class NotebookRunner implements vscode.Disposable {
     const cell = exec.cell;
     const code = cell.document.getText();
     const startTime = Date.now();
-    exec.start(startTime);
-    trace?.mark('runner.start');
-    void exec.clearOutput();
-    this.displays.forgetCell(cell);
-    if (!code.trim()) { exec.end(true, Date.now()); trace?.mark('exec.end'); trace?.finish(); return; }
-    exec.executionOrder = this.bound ? this.lastCount + 1 : 1;
-    const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items));
+    if (!code.trim()) { exec.start(startTime); void exec.clearOutput(); exec.end(true, Date.now()); trace?.mark('exec.end'); trace?.finish(); return; }
+    // exec.start() and the expected count wait for the first write (see CellOutputWriter's
+    // `fresh`), with the real start time; each executionOrder assignment is a message to
+    // the workbench of its own, so the reply's count is only set when it differs.
+    const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items), false, {
+      showAfterMs: SHOW_RUNNING_AFTER_MS,
+      begin: () => {
+        exec.start(startTime);
+        exec.executionOrder = this.bound ? this.lastCount + 1 : 1;
+        trace?.mark('exec.start');
+      },
+    });
     const executionId = randomUUID();
     const ended = this.rememberRun(executionId, cell);
     let ok = false;
     let cancelled = false;
-    this.currentExec = exec;
+    this.currentExec = { exec, writer };
     try {
       const r = await this.execute(code, cell, o => writer.handle(o), false, executionId, trace);
-      exec.executionOrder = r.executionCount || exec.executionOrder;
+      writer.started();
+      if (r.executionCount && r.executionCount !== exec.executionOrder) exec.executionOrder = r.executionCount;
       if (r.result) writer.display(r.result.data, r.result.metadata, undefined, exec.executionOrder);
       if (r.error) {
         writer.appendOutput(errorOutput(r.error.ename, r.error.evalue, r.error.traceback));
@@ -227,7 +238,7 @@ export class NotebookRunner implements vscode.Disposable {
       } else if (errorCode(err) === 'wait_cancelled') {
         // A cell cancelled while it waited for a free worker ends as cancelled, with nothing to report.
         cancelled = true;
-        void exec.clearOutput();
+        writer.notice();
       } else {
         writer.appendOutput(requestErrorOutput(err));
       }
@@ -333,11 +344,10 @@ export class NotebookRunner implements vscode.Disposable {
 
   /** The server's bind for this notebook waits for a free worker, or stopped waiting. */
   onWaiting(p: WaitingForWorkerParams): void {
-    const exec = this.currentExec;
-    if (!exec) return;
+    const writer = this.currentExec?.writer;
+    if (!writer) return;
     // Nothing ran yet (the cell has no worker): the notice is the cell's only output until then.
-    if (p.waiting) void exec.replaceOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(waitingText(p), 'text/plain')]));
-    else void exec.clearOutput();
+    writer.notice(p.waiting ? new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(waitingText(p), 'text/plain')]) : undefined);
   }
 
   /** Explicit bind (command): a context now, without running a cell; in a full pool it waits for one. */

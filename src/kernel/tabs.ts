@@ -15,6 +15,8 @@ export interface TabFollowerHost {
   /** Gives the notebook's worker back to the pool. */
   releaseHidden(notebook: vscode.NotebookDocument): Promise<void>;
   readonly onDidChangeRunners: vscode.Event<void>;
+  /** A line for the pyctx output channel (why a worker was given back). */
+  log?(line: string): void;
 }
 
 /** URIs (string form) of every notebook some tab shows, in any group. */
@@ -29,6 +31,8 @@ export function notebooksInTabs(): Set<string> {
   }
   return out;
 }
+
+const nameOf = (uri: string) => decodeURIComponent(uri.split('/').pop() ?? uri);
 
 export function releaseAfterSeconds(): number {
   const v = vscode.workspace.getConfiguration('pyctx').get<number>('releaseClosedAfterSeconds');
@@ -56,11 +60,16 @@ export class TabFollower implements vscode.Disposable {
     }
     for (const [uri, nb] of bound) {
       if (shown.has(uri) || this.timers.has(uri)) continue;
+      const seconds = releaseAfterSeconds();
+      this.host.log?.(`${nameOf(uri)} is shown in no tab: its worker is released in ${seconds} s unless it is shown again`);
       this.timers.set(uri, setTimeout(() => {
         this.timers.delete(uri);
         // Still hidden and still bound: release (a reopened notebook disarmed us).
-        if (!notebooksInTabs().has(uri) && this.host.boundNotebooks().includes(nb)) void this.host.releaseHidden(nb);
-      }, releaseAfterSeconds() * 1000));
+        if (!notebooksInTabs().has(uri) && this.host.boundNotebooks().some(b => b.uri.toString() === uri)) {
+          this.host.log?.(`${nameOf(uri)}: shown in no tab for ${seconds} s, its worker goes back to the pool`);
+          void this.host.releaseHidden(nb);
+        }
+      }, seconds * 1000));
     }
   }
 

@@ -1,6 +1,6 @@
 // The extension's side of the end-to-end trace of one cell (PYCTX_TRACE=1 in the
 // extension host's environment, read at each run): timestamps of every hop the
-// extension sees (executeHandler, runner start, request sent, first output,
+// extension sees (executeHandler, request sent, first output, exec.start,
 // reply arrived, exec.end, outputs applied), merged with the server's hops
 // (server.received … server.reply, returned in the ExecuteResult) and printed
 // as one block on the extension host's console. Also fired on `onDidTrace` (the

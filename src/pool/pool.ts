@@ -39,6 +39,8 @@ export interface PoolEvents {
 
 const newSessionId = (): string => randomBytes(12).toString('hex');
 const REF_OPS = new Set<string>([Op.exec, Op.eval, Op.call, Op.method, Op.attr]);
+/** PoolOptions.refillDelayMs default (see there). */
+const DEFAULT_REFILL_DELAY_MS = 500;
 
 export class Pool extends EventEmitter<PoolEvents> {
   /** Smallest memoryLimitBytes: below it a worker could not even start (an idle one maps ~30 MiB). */
@@ -533,8 +535,8 @@ export class Pool extends EventEmitter<PoolEvents> {
       }
       slot.attaching = false;
       this.sessions.set(ctx.sessionId, slot);
-      // Topping up the warm set spawns a process (milliseconds of synchronous work):
-      // do it after the caller got its context, not on the bind's critical path.
+      // Topping up the warm set spawns a process whose start-up takes a core for a while:
+      // not on the bind's path, and not while its first cell runs and renders (refillDelayMs).
       this.maintainSoon();
       this.emitStats();
       return;
@@ -545,7 +547,9 @@ export class Pool extends EventEmitter<PoolEvents> {
   private maintainSoon(): void {
     if (this.maintainScheduled) return;
     this.maintainScheduled = true;
-    setImmediate(() => { this.maintainScheduled = false; this.maintain(); });
+    const run = () => { this.maintainScheduled = false; this.maintain(); };
+    const delay = this.opts.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
+    if (delay > 0) setTimeout(run, delay).unref(); else setImmediate(run);
   }
 
   /**

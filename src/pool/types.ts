@@ -21,6 +21,13 @@ export interface PoolOptions {
   size?: number;
   /** Idle fresh workers kept started in advance (within size). Default 1. */
   warm?: number;
+  /**
+   * After a bind takes a warm worker, the replacement starts this much later, so that
+   * its start-up (a Python process importing, a core's worth of CPU) does not compete
+   * with the bound notebook's first cell and its rendering. A bind that finds no warm
+   * worker meanwhile starts one at once. Default 500; 0 = at once.
+   */
+  refillDelayMs?: number;
   /** Working directory of spawned workers. Default process.cwd(). */
   cwd?: string;
   /** Extra environment for workers (merged over process.env). */

@@ -7,7 +7,11 @@
 //   first    the first cell of a fresh notebook with a warm pool (implicit bind)
 //   api      executeCode('1+1') through the exported API, against the library's own
 //            round trip (ctx.execute('1+1') on a Pool started in this process)
-// Then one traced run of each (PYCTX_TRACE=1) shows where the time goes.
+// Each cell figure is then split (traced runs, PYCTX_TRACE=1) at the executeHandler and
+// exec.end, for pyctx and the floor: command -> handler, handler -> end, end -> summary.
+// PYCTX_BENCH_SHAPES=1 adds diagnostic controllers that make pyctx's sequence of
+// execution calls without pyctx (a delay between start and end, executionOrder, output
+// metadata), which showed that VS Code charges 30-45 ms for a cell shown as running.
 // PYCTX_BENCH_LATENCY_RUNS=N changes the number of runs (default 21).
 import * as assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -18,12 +22,53 @@ import type { TraceRecord } from '../../src/kernel/trace';
 import type { Pool as PoolClass } from '../../src/pool';
 import { CONTROLLER_ID, EXTENSION_ID, closeAllEditors, outputItems, waitFor } from './support/notebook';
 import { closeNotebook, pyctxApi, writeNotebook } from './support/kernel';
-import { NOOP_CONTROLLER_ID, bringToFront, median, registerNoopController, selectController, sleep, timeCell } from './support/latency';
+import { NOOP_CONTROLLER_ID, bringToFront, noopTimes, registerShapeController, median, registerNoopController, selectController, sleep, timeCell } from './support/latency';
 
 const RUNS = Math.max(1, Number(process.env.PYCTX_BENCH_LATENCY_RUNS || 21));
 const API_RUNS = Math.max(RUNS, 101);
 /** Quiet time before each timed run: the previous run's stats push (50 ms later) and renders settle. */
 const SETTLE_MS = 120;
+/** PYCTX_BENCH_SECTIONS=repeat skips the executeCode and first-cell sections (quicker iterations). */
+const SECTIONS = process.env.PYCTX_BENCH_SECTIONS?.split(',');
+let breakdown = '';
+let firstBreakdown = '';
+
+type Who = 'pyctx' | 'floor';
+/** Per controller: command -> executeHandler, executeHandler -> exec.end, exec.end -> executionSummary. */
+type Phases = Record<Who, number[][]>;
+const newPhases = (): Phases => ({ pyctx: [[], [], []], floor: [[], [], []] });
+
+/** Runs `fn` with PYCTX_TRACE=1, handing it the traces collected meanwhile. */
+async function withTraces(api: Awaited<ReturnType<typeof pyctxApi>>, fn: (traces: TraceRecord[]) => Promise<void>): Promise<void> {
+  const traces: TraceRecord[] = [];
+  const sub = api.debug.onTrace(r => traces.push(r));
+  process.env.PYCTX_TRACE = '1';
+  try { await fn(traces); } finally { delete process.env.PYCTX_TRACE; sub.dispose(); }
+}
+
+/** Times cell 0 and splits the time at the handler and exec.end (pyctx: its trace; floor: the no-op's clock). */
+async function timeSplit(who: Who, ed: vscode.NotebookEditor, traces: TraceRecord[], into: Phases): Promise<void> {
+  const had = traces.length;
+  const { ms, t0 } = await timeCell(ed, 0);
+  const cmd = performance.timeOrigin + t0;
+  let handler: number, end: number;
+  if (who === 'pyctx') {
+    const tr = await waitFor('the trace of the run', () => traces.slice(had).find(t => t.kind === 'cell'), 10_000);
+    handler = tr.hops[0].t;
+    end = tr.hops.find(h => h.hop === 'exec.end')?.t ?? handler;
+  } else ({ handler, end } = noopTimes);
+  into[who][0].push(handler - cmd);
+  into[who][1].push(end - handler);
+  into[who][2].push(cmd + ms - end);
+}
+
+function phaseRows(title: string, p: Phases): string {
+  const one = (label: string, k: number) => {
+    const d = median(p.pyctx[k]) - median(p.floor[k]);
+    return `  ${label.padEnd(44)} ${f1(median(p.pyctx[k])).padStart(7)} ${f1(median(p.floor[k])).padStart(7)} ${d >= 0 ? '+' : ''}${f1(d)}`;
+  };
+  return [`  ${title} (traced runs, medians):`, one('  execute command -> executeHandler', 0), one('  executeHandler -> exec.end', 1), one('  exec.end -> executionSummary', 2)].join('\n');
+}
 
 async function openWith(name: string, sources: string[], controller: string): Promise<vscode.NotebookEditor> {
   const uri = writeNotebook(name, sources);
@@ -92,6 +137,52 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       assertShows2(edN, 0, 'floor');
       console.log(header + '\n' + row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5));
 
+      // ---- where a repeat cell's time goes: traced runs, split at the handler and exec.end ----
+      const repeatPhases = newPhases();
+      await withTraces(api, async traces => {
+        for (let i = 0; i < RUNS; i++) {
+          for (const who of (i % 2 ? ['floor', 'pyctx'] : ['pyctx', 'floor']) as ('pyctx' | 'floor')[]) {
+            if (who === 'pyctx') edP = await bringToFront(edP); else edN = await bringToFront(edN);
+            await sleep(SETTLE_MS);
+            await timeSplit(who, who === 'pyctx' ? edP : edN, traces, repeatPhases);
+          }
+        }
+      });
+      breakdown = phaseRows("where a repeat cell's time goes", repeatPhases);
+      console.log(breakdown);
+      if (process.env.PYCTX_BENCH_SHAPES === '1') {
+        const shapes: Record<string, Parameters<typeof registerShapeController>[1]> = {
+          'order': { order: true }, 'meta': { meta: true }, 'delay4': { delayMs: 4 },
+          'deferStart+delay4': { deferStart: true, delayMs: 4 }, 'order+meta+deferStart+delay14': { order: true, meta: true, deferStart: true, delayMs: 14 },
+        };
+        const results: Record<string, number[]> = { floor: [] };
+        const eds: Record<string, vscode.NotebookEditor> = {};
+        const ctrls = Object.entries(shapes).map(([k, v]) => registerShapeController(`shape-${k}`, v));
+        for (const k of Object.keys(shapes)) { eds[k] = await openWith(`lat-shape-${k}.ipynb`, ['1+1'], `shape-${k}`); results[k] = []; await timeCell(eds[k], 0); }
+        eds.floor = edN;
+        for (let i = 0; i < (process.env.PYCTX_BENCH_SHAPES_FIRST_ONLY ? 0 : RUNS); i++) {
+          for (const k of Object.keys(results)) {
+            eds[k] = await bringToFront(eds[k]);
+            await sleep(SETTLE_MS);
+            results[k].push((await timeCell(eds[k], 0)).ms);
+          }
+        }
+        for (const [k, xs] of Object.entries(results)) if (xs.length) console.log(`  shape ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)})`);
+        const firsts: Record<string, number[]> = { floor: [] };
+        for (const k of Object.keys(shapes)) firsts[k] = [];
+        for (let i = 0; i < RUNS; i++) {
+          for (const k of Object.keys(firsts)) {
+            const ed = await openWith(`lat-shape-first-${k}-${i}.ipynb`, ['1+1'], k === 'floor' ? NOOP_CONTROLLER_ID : `shape-${k}`);
+            await sleep(SETTLE_MS);
+            firsts[k].push((await timeCell(ed, 0)).ms);
+            await closeNotebook(ed.notebook);
+          }
+        }
+        for (const [k, xs] of Object.entries(firsts)) console.log(`  shape first ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)})`);
+        ctrls.forEach(c => c.dispose());
+      }
+      if (SECTIONS && !SECTIONS.includes('api') && !SECTIONS.includes('first')) return;
+
       // ---- executeCode('1+1') vs the library's own round trip, in this process --------
       const stats = await api.pool.stats();
       const lib = createRequire(__filename)(path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'index.cjs')) as typeof import('../../src/pool');
@@ -126,6 +217,20 @@ suite('bench: editor latency against VS Code\'s floor', function () {
         }
       }
       console.log(row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30));
+      const firstPhases = newPhases();
+      await withTraces(api, async traces => {
+        for (let i = 0; i < Math.min(RUNS, 7); i++) {
+          for (const who of (i % 2 ? ['floor', 'pyctx'] : ['pyctx', 'floor']) as ('pyctx' | 'floor')[]) {
+            await warmPoolQuiet();
+            const ed = await openWith(`lat-first-traced-${who}-${i}.ipynb`, ['1+1'], who === 'pyctx' ? CONTROLLER_ID : NOOP_CONTROLLER_ID);
+            await sleep(SETTLE_MS);
+            await timeSplit(who, ed, traces, firstPhases);
+            await closeNotebook(ed.notebook);
+          }
+        }
+      });
+      firstBreakdown = phaseRows("where a fresh notebook's first cell's time goes", firstPhases);
+      console.log(firstBreakdown);
 
       // ---- one traced run of each, to show where the time goes -------------------------
       const traces: TraceRecord[] = [];
@@ -158,7 +263,9 @@ suite('bench: editor latency against VS Code\'s floor', function () {
     console.log([
       header,
       row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5),
+      breakdown,
       row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30),
+      firstBreakdown,
       row("executeCode('1+1') vs library ctx.execute", apiRuns.pyctx, apiRuns.floor, 1),
       '  floor: a no-op NotebookController (one output, ends at once) for the cells; the library round trip for executeCode.',
     ].join('\n'));

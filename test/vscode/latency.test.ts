@@ -9,8 +9,9 @@ import { closeAllEditors, outputItems, waitFor } from './support/notebook';
 import { openCells, pyctxApi, run, STDOUT, textOf } from './support/kernel';
 import { NOOP_CONTROLLER_ID, registerNoopController, selectController, timeCell } from './support/latency';
 
-const CELL_HOPS = ['kernel.executeHandler', 'runner.start', 'client.request', 'server.received', 'server.session',
-  'pool.write', 'pool.reply', 'server.reply', 'client.output', 'client.reply', 'exec.end', 'outputs.applied'];
+// exec.start comes with the cell's first write (here its first output), see CellOutputWriter.
+const CELL_HOPS = ['kernel.executeHandler', 'client.request', 'server.received', 'server.session',
+  'pool.write', 'pool.reply', 'server.reply', 'client.output', 'exec.start', 'client.reply', 'exec.end', 'outputs.applied'];
 const CODE_HOPS = ['api.executeCode', 'runner.start', 'client.request', 'server.received', 'server.session',
   'pool.write', 'pool.reply', 'server.reply', 'client.reply'];
 

@@ -15,14 +15,19 @@ export const NOOP_CONTROLLER_ID = 'pyctx-bench-noop';
  * workbench applying them. Registered by the test code, which the extension host
  * attributes to the extension under test, so it is selected with EXTENSION_ID.
  */
+/** When the no-op controller's handler last ran and ended its execution (performance.timeOrigin + now, as traces). */
+export const noopTimes = { handler: 0, end: 0 };
+
 export function registerNoopController(): vscode.NotebookController {
   const c = vscode.notebooks.createNotebookController(NOOP_CONTROLLER_ID, 'jupyter-notebook', 'no-op (VS Code floor)', cells => {
+    noopTimes.handler = performance.timeOrigin + performance.now();
     for (const cell of cells) {
       const exec = c.createNotebookCellExecution(cell);
       exec.start(Date.now());
       void exec.replaceOutput([new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text('2', 'text/plain')])]);
       exec.end(true, Date.now());
     }
+    noopTimes.end = performance.timeOrigin + performance.now();
   });
   c.supportedLanguages = ['python'];
   c.supportsExecutionOrder = true;
@@ -78,3 +83,25 @@ export const median = (xs: number[]): number => {
 };
 
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+/** Diagnostic controllers (PYCTX_BENCH_SHAPES=1): pyctx's sequence of execution calls, without pyctx. */
+export function registerShapeController(id: string, shape: { order?: boolean; delayMs?: number; deferStart?: boolean; meta?: boolean }): vscode.NotebookController {
+  const c = vscode.notebooks.createNotebookController(id, 'jupyter-notebook', `shape ${id}`, cells => {
+    for (const cell of cells) {
+      const exec = c.createNotebookCellExecution(cell);
+      const t = Date.now();
+      if (!shape.deferStart) exec.start(t);
+      if (shape.order) exec.executionOrder = (exec.executionOrder ?? 0) + 1;
+      const finish = () => {
+        if (shape.deferStart) exec.start(t);
+        const out = new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text('2', 'text/plain')], shape.meta ? { outputType: 'execute_result', executionCount: exec.executionOrder, metadata: {} } : undefined);
+        void exec.replaceOutput([out]);
+        exec.end(true, Date.now());
+      };
+      if (shape.delayMs) setTimeout(finish, shape.delayMs); else finish();
+    }
+  });
+  c.supportedLanguages = ['python'];
+  c.supportsExecutionOrder = true;
+  return c;
+}
