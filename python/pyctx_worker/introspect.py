@@ -12,6 +12,8 @@ magic, property) for the editor's icons.
 import builtins
 import inspect as _inspect
 import keyword
+import threading
+import time
 import re
 
 from . import sizing
@@ -184,7 +186,10 @@ def _magic_complete(code, cursor):
             "cursor_end": cursor, "source": "magics"}
 
 
-def complete(ns, code, cursor):
+def complete(ns, code, cursor, budget_ms=None):
+    """Completions at `cursor`. With `budget_ms` (the editor's), jedi gets most of it in
+    a thread of its own; past that, the live namespace's names answer (instant), so a
+    slow inference (a busy machine, a large cell) never leaves the user with nothing."""
     cursor = _cursor(code, cursor)
     magic = _magic_complete(code, cursor)
     if magic is not None:
@@ -198,11 +203,47 @@ def complete(ns, code, cursor):
         result = _fallback_complete(ns, code, cursor)
         if not result["matches"]:
             result = None
+    partial = False
     if result is None:
-        result = _jedi_complete(ns, code, cursor)
+        result = _jedi_within(ns, code, cursor, budget_ms)
+        if result == "partial":
+            result, partial = None, True
     if result is None or not result["matches"]:
         result = _fallback_complete(ns, code, cursor)
+    if partial:
+        result["partial"] = True  # jedi was cut short: ask again as the user types
     return result
+
+
+def _jedi_within(ns, code, cursor, budget_ms):
+    """jedi's completions, or None when it is missing or fails, or "partial" when it needs
+    more than 60% of `budget_ms` or an earlier inference still runs (it finishes in the
+    background, warming jedi's caches; importing jedi happens there too)."""
+    global _jedi_busy
+    if not budget_ms:
+        return _jedi_complete(ns, code, cursor)
+    if _jedi_failed:
+        return None
+    if _jedi_busy:  # an earlier request's inference still runs: no second one beside it
+        return "partial"
+    box = []
+
+    def run():
+        global _jedi_busy
+        try:
+            box.append(_jedi_complete(ns, code, cursor))
+        finally:
+            _jedi_busy = False
+
+    _jedi_busy = True
+    threading.Thread(target=run, name="pyctx-jedi", daemon=True).start()
+    deadline = time.monotonic() + budget_ms * 0.6 / 1000.0
+    while not box and _jedi_busy and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return box[0] if box else "partial"
+
+
+_jedi_busy = False
 
 
 def _cheap_len(obj):

@@ -595,7 +595,9 @@ class Worker:
 
     def op_complete(self, req):
         from . import introspect  # inspect/re/keyword: loaded on first use
-        return introspect.complete(self.ns, str(req.get("code") or ""), req.get("cursor"))
+        budget = req.get("budget_ms")
+        return introspect.complete(self.ns, str(req.get("code") or ""), req.get("cursor"),
+                                   budget if isinstance(budget, (int, float)) else None)
 
     def op_inspect(self, req):
         from . import introspect

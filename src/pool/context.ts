@@ -112,11 +112,17 @@ export class Context extends EventEmitter<ContextEvents> {
   /** Replace the worker with a fresh one (busy or stuck workers are killed); same session id. */
   restart(): Promise<void> { return this.backend.restart(this); }
 
-  /** Completions at cursor from the control channel; empty when the budget elapses. */
+  /**
+   * Completions at cursor from the control channel; empty when the budget elapses.
+   * `partial`: jedi needed more of the budget than it had, so these are the live
+   * namespace's names only (jedi goes on in the background; ask again).
+   */
   async complete(code: string, cursor: number, opts: { budgetMs?: number } = {}): Promise<CompleteResult> {
     const empty = { matches: [], cursorStart: cursor, cursorEnd: cursor };
     try {
-      const v = await this.backend.control(this, Op.complete, { code, cursor, session: this.sessionId }, opts.budgetMs ?? 1000) as Record<string, unknown> | null;
+      const budgetMs = opts.budgetMs ?? 1000;
+      // The worker knows the budget too: past most of it, it answers from the live namespace without jedi.
+      const v = await this.backend.control(this, Op.complete, { code, cursor, session: this.sessionId, budget_ms: budgetMs }, budgetMs) as Record<string, unknown> | null;
       if (!v) return empty;
       const r: CompleteResult = {
         matches: Array.isArray(v.matches) ? v.matches.map(String) : [],
@@ -125,6 +131,7 @@ export class Context extends EventEmitter<ContextEvents> {
       };
       if (v.source === 'jedi' || v.source === 'fallback') r.source = v.source;
       if (Array.isArray(v.kinds) && v.kinds.length === r.matches.length) r.kinds = v.kinds.map(String);
+      if (v.partial === true) r.partial = true;
       return r;
     } catch (e) {
       if ((e as { code?: string }).code === 'context_not_bound') throw e;

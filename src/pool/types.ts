@@ -223,7 +223,7 @@ export interface WorkerStats {
 }
 
 /** `kinds[i]`: what `matches[i]` is (variable, function, class, module, keyword, magic, property), when the worker says. */
-export interface CompleteResult { matches: string[]; cursorStart: number; cursorEnd: number; source?: 'jedi' | 'fallback'; kinds?: string[] }
+export interface CompleteResult { matches: string[]; cursorStart: number; cursorEnd: number; source?: 'jedi' | 'fallback'; kinds?: string[]; partial?: boolean }
 export interface InspectResult {
   found: boolean;
   name?: string;

@@ -75,7 +75,7 @@ export const Op = {
                                   // the IPython output-history entries holding the same object with it: 'Out[3]'...)
   refsStats: 'refs.stats',        // -> { sessions: {[session]: {count, bytes, ttl_seconds, max_refs}}, total, expired, evicted }
   sessionRelease: 'session.release', // { session } -> { count }
-  complete: 'complete',           // { code, cursor, session? } -> { matches: string[], cursor_start, cursor_end, source: 'jedi'|'fallback' }
+  complete: 'complete',           // { code, cursor, session?, budget_ms? } -> { matches: string[], cursor_start, cursor_end, source: 'jedi'|'fallback' }
   inspect: 'inspect',             // { code, cursor, session? } -> { found, name?, type_name?, python_module?, repr?, len?, shape?, doc?, signature? }
   interrupt: 'interrupt',         // (control only; fallback when SIGINT is unavailable) -> null
   ping: 'ping',                   // -> 'pong'

@@ -45,7 +45,9 @@ export interface LanguageDeps {
 export function warmLiveFeatures(session: NotebookSession): void {
   if (session.liveWarmed || session.ended) return;
   session.liveWarmed = true;
-  void session.ctx.complete('', 0, { budgetMs: 10_000 }).catch(() => undefined);
+  // A short budget: the control thread answers at once while jedi imports and infers in
+  // the background, so a user's first completion does not queue behind the warm-up.
+  void session.ctx.complete('', 0, { budgetMs: 50 }).catch(() => undefined);
 }
 
 export function listenNotebooks(connection: Connection, deps: LanguageDeps): NotebookDocuments<TextDocument> {
@@ -67,7 +69,8 @@ export function listenNotebooks(connection: Connection, deps: LanguageDeps): Not
     const at = locate(p);
     if (!at) return null;
     const r = await at.session.ctx.complete(at.code, at.cursor, { budgetMs: LIVE_BUDGET_MS }).catch(() => undefined);
-    if (!r || r.matches.length === 0) return null;
+    // Nothing yet while jedi warms up: an empty incomplete list, so the editor asks again as the user types.
+    if (!r || r.matches.length === 0) return r?.partial ? { isIncomplete: true, items: [] } : null;
     const range = {
       start: at.doc.positionAt(codePointsToUtf16(at.code, r.cursorStart)),
       end: at.doc.positionAt(codePointsToUtf16(at.code, r.cursorEnd)),
@@ -86,7 +89,7 @@ export function listenNotebooks(connection: Connection, deps: LanguageDeps): Not
         ...(kind === 'keyword' || kind === 'magic' ? {} : { data }),
       };
     });
-    return { isIncomplete: false, items };
+    return { isIncomplete: r.partial === true, items };
   });
 
   // Documentation of one completion item: its signature and docstring (live object, or jedi's inference).

@@ -52,3 +52,37 @@ class KindsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BudgetTest(unittest.TestCase):
+    """The editor's budget: jedi gets 60% of it; past that (or while an earlier inference
+    still runs) the live namespace answers at once, marked partial."""
+
+    def test_slow_jedi_gives_the_namespace_names_marked_partial(self):
+        import threading
+        import time
+        release = threading.Event()
+
+        def slow(ns, code, cursor):
+            release.wait(5)
+            return {"matches": ["shout_from_jedi"], "kinds": ["function"],
+                    "cursor_start": 0, "cursor_end": 2, "source": "jedi"}
+
+        with mock.patch.object(introspect, "_jedi_complete", slow):
+            t = time.monotonic()
+            r = introspect.complete(dict(NS), "sh", 2, budget_ms=100)
+            self.assertLess(time.monotonic() - t, 1.0)
+            self.assertEqual(r["matches"], ["shout"])
+            self.assertEqual(r["kinds"], ["function"])
+            self.assertTrue(r.get("partial"))
+            # Still busy: no second inference beside the first, the answer is immediate.
+            r2 = introspect.complete(dict(NS), "sh", 2, budget_ms=100)
+            self.assertTrue(r2.get("partial"))
+            release.set()
+            for _ in range(100):
+                if not introspect._jedi_busy:
+                    break
+                time.sleep(0.01)
+            r3 = introspect.complete(dict(NS), "sh", 2, budget_ms=1000)
+            self.assertEqual(r3["matches"], ["shout_from_jedi"])
+            self.assertNotIn("partial", r3)
