@@ -29,7 +29,8 @@ process.env.TMPDIR = path.join(runDir, 'tmp'); // playwright's chromium profile 
 const t0 = Date.now();
 // The suite's kernel tests check the built-in cell layer's exact outputs, so it is pinned
 // here (python3 on PATH may have IPython); ipython.test.ts switches IPython mode on itself.
-const workspace = prepareRunDir(runDir, { fixtures, settings: { 'pyctx.ipython': 'off' } });
+// PYCTX_VSCODE_IPYTHON=auto|on sets it instead (`npm run bench:vscode` in IPython mode).
+const workspace = prepareRunDir(runDir, { fixtures, settings: { 'pyctx.ipython': process.env.PYCTX_VSCODE_IPYTHON || 'off' } });
 // The suite checks that it tests the copy we meant: the repo, or the installed .vsix.
 let expectPath = ext;
 if (a.vsix) {

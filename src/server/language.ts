@@ -37,17 +37,23 @@ export interface LanguageDeps {
 }
 
 /**
- * The first completion in a worker imports jedi/rlcompleter (~0.5 s here), which
- * would blow the budget and leave the user with nothing; so once a notebook's
- * first cell has run (never before: its first result must not wait), the worker
- * warms its completer on the control thread, in the background.
+ * The first completion in a worker imports jedi (~0.5 s of CPU here), so once a
+ * notebook's first cell has run the worker warms its completer in the background.
+ * Not at once: that second of CPU would compete with the editor rendering the first
+ * result on a small machine; until it is warm, completions answer from the live
+ * names (see introspect.complete's budget).
  */
+export const WARM_AFTER_MS = 2000;
+
 export function warmLiveFeatures(session: NotebookSession): void {
   if (session.liveWarmed || session.ended) return;
   session.liveWarmed = true;
-  // A short budget: the control thread answers at once while jedi imports and infers in
-  // the background, so a user's first completion does not queue behind the warm-up.
-  void session.ctx.complete('', 0, { budgetMs: 50 }).catch(() => undefined);
+  setTimeout(() => {
+    if (session.ended) return;
+    // A short budget: the control thread answers at once while jedi imports and infers in
+    // its own thread, so a user's completion does not queue behind the warm-up.
+    void session.ctx.complete('', 0, { budgetMs: 50 }).catch(() => undefined);
+  }, WARM_AFTER_MS).unref();
 }
 
 export function listenNotebooks(connection: Connection, deps: LanguageDeps): NotebookDocuments<TextDocument> {
