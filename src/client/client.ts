@@ -37,6 +37,9 @@ export interface PyctxClientOptions {
 
 export const NOTEBOOK_CELL_SELECTOR = [{ notebook: 'jupyter-notebook', language: 'python' }];
 
+/** How long a restart waits for the old server's shutdown (it ends every worker) before starting anew. */
+const RESTART_STOP_TIMEOUT_MS = 10_000;
+
 export class PyctxClient extends PyctxApi {
   private readonly resetEmitter = new Emitter<ResetEvent>();
   /** The server restarted or died: every notebook's context is gone; its next run binds fresh. */
@@ -113,7 +116,12 @@ export class PyctxClient extends PyctxApi {
           this.restartAgain = false;
           await this.refreshOptions();
           this.resetEmitter.fire({ reason: 'restarted' });
-          await this.languageClient.restart();
+          // Not LanguageClient.restart(): it gives the shutdown 2 s, and when that times out
+          // (workers slow to end on a loaded machine) it never starts again, leaving every
+          // request "Client is not running". A late old server still exits on its own: the
+          // exit notification follows its shutdown reply, and its exit handler kills its workers.
+          await this.languageClient.stop(RESTART_STOP_TIMEOUT_MS).catch(() => undefined);
+          await this.languageClient.start();
         } while (this.restartAgain);
       } finally {
         this.restarting = undefined;
