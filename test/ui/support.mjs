@@ -90,7 +90,7 @@ export async function selectPyctx(page) {
     await toolbar.locator('.kernel-action-view-item').first().click({ timeout: 180_000 });
     for (let level = 0; level < 3; level++) {
       if (!await row.waitFor({ timeout: 30_000 }).then(() => true, () => false)) break;
-      await row.click();
+      await clickPastHovers(page, row);
       if (await chosen().waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
     }
     if (await chosen().waitFor({ timeout: 30_000 }).then(() => true, () => false)) break;
@@ -100,6 +100,19 @@ export async function selectPyctx(page) {
   }
   // A picker still open (a second source level) is closed.
   if (await picker.isVisible()) await page.keyboard.press('Escape');
+}
+
+/**
+ * Clicks a quick-pick row. The picker opens under the mouse, and the hover of the row
+ * under it (an environment's details) can cover the row to click: the mouse leaves
+ * first, and the click is tried again while a hover is in the way.
+ */
+async function clickPastHovers(page, row) {
+  for (let attempt = 1; ; attempt++) {
+    await page.mouse.move(0, 0);
+    await page.waitForTimeout(200);
+    try { await row.click({ timeout: 5_000 }); return; } catch (e) { if (attempt >= 10) throw e; }
+  }
 }
 
 /**
