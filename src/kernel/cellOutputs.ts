@@ -89,7 +89,8 @@ export class CellOutputWriter {
     if (fresh) {
       this.begin = fresh.begin;
       this.clearPending = true;
-      this.clearTimer = setTimeout(() => this.flushPendingClear(), fresh.showAfterMs);
+      // The notebook may have closed meanwhile (its execution is gone): nothing to show then.
+      this.clearTimer = setTimeout(() => { try { this.flushPendingClear(); } catch { /* closed */ } }, fresh.showAfterMs);
     }
     const last = continueOutputs ? exec.cell.outputs.at(-1) : undefined;
     const stream = last && last.items.length > 0 ? streamNameOf(last.items[0]) : undefined;
