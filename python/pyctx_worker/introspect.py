@@ -13,7 +13,6 @@ import builtins
 import inspect as _inspect
 import keyword
 import threading
-import time
 import re
 
 from . import sizing
@@ -227,6 +226,7 @@ def _jedi_within(ns, code, cursor, budget_ms):
     if _jedi_busy:  # an earlier request's inference still runs: no second one beside it
         return "partial"
     box = []
+    done = threading.Event()
 
     def run():
         global _jedi_busy
@@ -234,12 +234,11 @@ def _jedi_within(ns, code, cursor, budget_ms):
             box.append(_jedi_complete(ns, code, cursor))
         finally:
             _jedi_busy = False
+            done.set()
 
     _jedi_busy = True
     threading.Thread(target=run, name="pyctx-jedi", daemon=True).start()
-    deadline = time.monotonic() + budget_ms * 0.6 / 1000.0
-    while not box and _jedi_busy and time.monotonic() < deadline:
-        time.sleep(0.005)
+    done.wait(budget_ms * 0.6 / 1000.0)
     return box[0] if box else "partial"
 
 

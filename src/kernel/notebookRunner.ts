@@ -58,8 +58,8 @@ export class NotebookRunner implements vscode.Disposable {
   private statusValue: KernelStatus = 'unknown';
   private readonly statusEmitter = new vscode.EventEmitter<KernelStatus>();
   readonly displays = new DisplayRegistry();
-  /** The cell execution in progress (it carries the "waiting for a free worker" notice). */
-  private currentExec: { exec: vscode.NotebookCellExecution; writer: CellOutputWriter } | undefined;
+  /** The output writer of the cell run in progress (it carries the "waiting for a free worker" notice). */
+  private currentWriter: CellOutputWriter | undefined;
   /** An explicit bind is in flight (it may be waiting for a free worker). */
   private binding = false;
   /** Worker pid of the current context, when known. */
@@ -212,7 +212,7 @@ export class NotebookRunner implements vscode.Disposable {
     const ended = this.rememberRun(executionId, cell);
     let ok = false;
     let cancelled = false;
-    this.currentExec = { exec, writer };
+    this.currentWriter = writer;
     try {
       const r = await this.execute(code, cell, o => writer.handle(o), false, executionId, trace);
       writer.started();
@@ -243,7 +243,7 @@ export class NotebookRunner implements vscode.Disposable {
         writer.appendOutput(requestErrorOutput(err));
       }
     } finally {
-      this.currentExec = undefined;
+      this.currentWriter = undefined;
     }
     // No wait for this execution's own output writes: exec.end() sends VS Code's pending
     // batch of them first, in order, and then completes the execution. Awaiting them (as
@@ -344,7 +344,7 @@ export class NotebookRunner implements vscode.Disposable {
 
   /** The server's bind for this notebook waits for a free worker, or stopped waiting. */
   onWaiting(p: WaitingForWorkerParams): void {
-    const writer = this.currentExec?.writer;
+    const writer = this.currentWriter;
     if (!writer) return;
     // Nothing ran yet (the cell has no worker): the notice is the cell's only output until then.
     writer.notice(p.waiting ? new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(waitingText(p), 'text/plain')]) : undefined);

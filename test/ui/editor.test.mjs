@@ -32,14 +32,19 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
   });
   after(async () => { await w?.stop(failed); });
 
+  /** Opens a notebook, selects pyctx, Run All, and waits until its outputs show `texts`. */
+  const openAndRun = async (page, name, texts) => {
+    await openNotebook(page, name);
+    await runAll(page);
+    await waitForOutputs(page, texts);
+  };
+
   const step = (name, fn) => test(name, async () => {
     try { await fn(w.page); } catch (e) { failed = true; throw e; }
   });
 
   step('Close → Don\'t Save releases the worker', async page => {
-    await openNotebook(page, 'a.ipynb');
-    await runAll(page);
-    await waitForOutputs(page, ['ran a']);
+    await openAndRun(page, 'a.ipynb', ['ran a']);
     await waitForPool(page, /^1\/4/);
     await closeActiveTab(page);
     await answerDialog(page, 'a.ipynb', "Don't Save");
@@ -47,12 +52,8 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
   });
 
   step('Close All → Don\'t Save releases every worker', async page => {
-    await openNotebook(page, 'a.ipynb');
-    await runAll(page);
-    await waitForOutputs(page, ['ran a']);
-    await openNotebook(page, 'b.ipynb');
-    await runAll(page);
-    await waitForOutputs(page, ['ran b']);
+    await openAndRun(page, 'a.ipynb', ['ran a']);
+    await openAndRun(page, 'b.ipynb', ['ran b']);
     await waitForPool(page, /^2\/4/);
     await runCommand(page, 'View: Close All Editors');
     await answerDialog(page, 'save', "Don't Save");
@@ -60,9 +61,7 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
   });
 
   step('Save then Close releases the worker', async page => {
-    await openNotebook(page, 'b.ipynb');
-    await runAll(page);
-    await waitForOutputs(page, ['ran b']);
+    await openAndRun(page, 'b.ipynb', ['ran b']);
     await waitForPool(page, /^1\/4/);
     // Saved as a user saves: Ctrl+S in the notebook (the run left it dirty: outputs).
     const tab = page.locator('.tabs-container .tab.active').first();
@@ -76,9 +75,7 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
   });
 
   step('Unbind from the notebook toolbar asks first; Cancel keeps the worker, Unbind releases it', async page => {
-    await openNotebook(page, 'a.ipynb');
-    await runAll(page);
-    await waitForOutputs(page, ['ran a']);
+    await openAndRun(page, 'a.ipynb', ['ran a']);
     await waitForPool(page, /^1\/4/);
     const unbind = page.locator('.notebook-toolbar-container >> visible=true').locator('.action-label[aria-label^="Unbind"]').first();
     await unbind.click();
@@ -92,9 +89,7 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
   });
 
   step('kill -9 of a worker: a notification names the notebook and the cause, with Restart and Show Output', async page => {
-    await openNotebook(page, 'crash.ipynb');
-    await runAll(page);
-    await waitForOutputs(page, ['worker pid']);
+    await openAndRun(page, 'crash.ipynb', ['worker pid']);
     await waitForIdle(page);
     const shown = (await Promise.all(page.frames().map(f => f.locator('body').innerText().catch(() => '')))).join('\n');
     const pid = Number(/worker pid (\d+)/.exec(shown)?.[1]);
@@ -112,9 +107,7 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
   });
 
   step('completion items carry kinds, and signature help opens on (', async page => {
-    await openNotebook(page, 'edit.ipynb');
-    await runAll(page);
-    await waitForOutputs(page, ['defined']);
+    await openAndRun(page, 'edit.ipynb', ['defined']);
     await waitForIdle(page);
     // Into the empty second cell as a user goes there from the keyboard: click into the
     // first cell, Escape (command mode), Down, Enter (VS Code creates a cell's editor lazily;
@@ -155,14 +148,10 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
     await answerDialog(page, 'save', "Don't Save").catch(() => undefined);
     await waitForPool(page, /^0\/4/, (GRACE_S + 30) * 1000);
     for (const i of [1, 2, 3, 4]) {
-      await openNotebook(page, `f${i}.ipynb`);
-      await runAll(page);
-      await waitForOutputs(page, [`ran f${i}`]);
+      await openAndRun(page, `f${i}.ipynb`, [`ran f${i}`]);
       await waitForPool(page, new RegExp(`^${i}/4`));
     }
-    await openNotebook(page, 'f5.ipynb');
-    await runAll(page);
-    await waitForOutputs(page, ['waiting for a free worker: 4/4 bound (f1.ipynb, f2.ipynb, f3.ipynb, f4.ipynb)']);
+    await openAndRun(page, 'f5.ipynb', ['waiting for a free worker: 4/4 bound (f1.ipynb, f2.ipynb, f3.ipynb, f4.ipynb)']);
     const t = await toast(page, 'f5.ipynb is waiting for a free worker');
     await t.locator('.monaco-button', { hasText: 'Unbind f1.ipynb' }).first().waitFor();
     await t.locator('.monaco-button', { hasText: 'Raise pool size' }).first().waitFor();

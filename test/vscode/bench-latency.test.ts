@@ -160,7 +160,7 @@ suite('bench: editor latency against VS Code\'s floor', function () {
         const ctrls = Object.entries(shapes).map(([k, v]) => registerShapeController(`shape-${k}`, v));
         for (const k of Object.keys(shapes)) { eds[k] = await openWith(`lat-shape-${k}.ipynb`, ['1+1'], `shape-${k}`); results[k] = []; await timeCell(eds[k], 0); }
         eds.floor = edN;
-        for (let i = 0; i < (process.env.PYCTX_BENCH_SHAPES_FIRST_ONLY ? 0 : RUNS); i++) {
+        for (let i = 0; i < RUNS; i++) {
           for (const k of Object.keys(results)) {
             eds[k] = await bringToFront(eds[k]);
             await sleep(SETTLE_MS);
@@ -231,29 +231,6 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       });
       firstBreakdown = phaseRows("where a fresh notebook's first cell's time goes", firstPhases);
       console.log(firstBreakdown);
-
-      // ---- one traced run of each, to show where the time goes -------------------------
-      const traces: TraceRecord[] = [];
-      const sub = api.debug.onTrace(r => traces.push(r));
-      process.env.PYCTX_TRACE = '1';
-      let commandAt = 0;
-      try {
-        await warmPoolQuiet();
-        const ed = await openWith('lat-trace.ipynb', ['1+1'], CONTROLLER_ID);
-        await sleep(SETTLE_MS);
-        const fresh = await timeCell(ed, 0);
-        await sleep(SETTLE_MS);
-        const again = await timeCell(ed, 0);
-        commandAt = performance.timeOrigin + again.t0;
-        const k = (await api.getKernel(ed.notebook.uri))!;
-        for await (const o of k.executeCode('1+1', token)) void o;
-        await waitFor('3 traces', () => traces.length >= 3, 10_000);
-        console.log(`traced: fresh-notebook cell ${f1(fresh.ms)} ms, repeat cell ${f1(again.ms)} ms `
-          + `(command -> executeHandler of the repeat: ${f1(traces[1].hops[0].t - commandAt)} ms; the traces are printed above)`);
-      } finally {
-        delete process.env.PYCTX_TRACE;
-        sub.dispose();
-      }
     } finally {
       noop.dispose();
       await pool?.close();
