@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, launchBrowser, waitForWorkbench } from '../../scripts/vscode/codeserver.mjs';
-import { openFromExplorer, selectPyctx } from './support.mjs';
+import { openNotebook } from './support.mjs';
 
 test('npm start: VS Code on 127.0.0.1 with pyctx active and examples/ open, stopped by Ctrl+C', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyctx-start.'));
@@ -39,9 +39,10 @@ test('npm start: VS Code on 127.0.0.1 with pyctx active and examples/ open, stop
     // examples/ is the open folder; opening its notebook shows pyctx active: its pool
     // status bar item (bound/total) and its kernel in the notebook's kernel picker.
     await page.locator('.sidebar', { hasText: 'demo.ipynb' }).first().waitFor({ timeout: 60_000 });
-    await openFromExplorer(page, 'demo.ipynb');
+    // openNotebook reopens a notebook that came up as JSON text (the ipynb editor can
+    // register after the window shows), then selects pyctx in its kernel picker.
+    await openNotebook(page, 'demo.ipynb');
     await page.locator('.statusbar-item', { hasText: /^\s*\d+\/\d+/ }).first().waitFor({ timeout: 180_000 });
-    await selectPyctx(page);
   } finally {
     await browser?.close().catch(() => undefined);
     try { process.kill(-child.pid, 'SIGINT'); } catch { /* gone */ }
