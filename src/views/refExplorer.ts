@@ -88,13 +88,34 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
   model.setPrefetch(treeView.visible);
 
   // Reveal the active notebook's session (only when the view is showing: reveal would open it).
-  const revealActive = async () => {
+  // Reveals run one at a time and re-check the active notebook when each ends: a reveal
+  // still in flight when the user switches notebooks must not leave the old session
+  // selected. Our own reveal's selection event is not a user's click, so it never
+  // switches the editor to the notebook it was revealing (`echoes`; VS Code sends the
+  // selection event before it answers the reveal, so the set is empty between reveals).
+  const echoes = new Set<TreeNode>();
+  let revealing: Promise<void> | undefined;
+  let again = false;
+  const revealOnce = async (): Promise<boolean> => {
     const editor = vscode.window.activeNotebookEditor;
-    if (!editor || !treeView.visible) return;
+    if (!editor || !treeView.visible) return true;
     const node = model.sessionForNotebook(editor.notebook.uri.toString());
-    if (!node || treeView.selection[0] === node) return;
-    try { await treeView.reveal(node, { select: true, focus: false, expand: false }); } catch { /* tree refreshing */ }
+    if (!node || treeView.selection[0] === node) return true;
+    echoes.add(node);
+    try { await treeView.reveal(node, { select: true, focus: false, expand: false }); return true; }
+    catch { return false; /* the tree was refreshing: the next model change tries again */ }
+    finally { echoes.delete(node); /* its selection event, if any, came before the reply */ }
   };
+  const revealActive = (): Promise<void> => {
+    if (revealing) { again = true; return revealing; }
+    revealing = (async () => {
+      try {
+        do { again = false; if (!await revealOnce()) retryOnChange = true; } while (again);
+      } finally { revealing = undefined; }
+    })();
+    return revealing;
+  };
+  let retryOnChange = false;
 
   // Selecting a session shows its notebook (if it is open); re-selecting the active one is a no-op.
   const showNotebookOf = async (node: SessionNode) => {
@@ -120,13 +141,15 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
       updateMessage();
       changed.fire();
       // A new session appeared (first run in a notebook): show where it is.
-      if (node === undefined && model.sessions.length !== lastSessionCount) {
+      if ((node === undefined && model.sessions.length !== lastSessionCount) || retryOnChange) {
         lastSessionCount = model.sessions.length;
+        retryOnChange = false;
         void revealActive();
       }
     }),
     treeView.onDidChangeSelection(e => {
       const node = e.selection.length === 1 ? e.selection[0] : undefined;
+      if (node && echoes.delete(node)) return;
       if (node?.kind === 'session') void showNotebookOf(node);
     }),
     treeView.onDidChangeVisibility(e => { model.setPrefetch(e.visible); setClock(e.visible); if (e.visible) void revealActive(); }),

@@ -321,10 +321,24 @@ suite('views: Ref Explorer and status bar', () => {
     await vscode.window.showNotebookDocument(a.notebook);
     await waitFor('left.ipynb\'s session to be selected', () => tree.selection[0]?.id === sa.id);
 
-    await tree.reveal(views.refExplorer.resolve(sb)!, { select: true, focus: true });
-    await waitFor('right.ipynb to become the active notebook',
-      () => vscode.window.activeNotebookEditor?.notebook.uri.toString() === sb.notebookUri);
-    assert.equal(tree.selection[0]?.id, sb.id);
+    const seen: string[] = [];
+    const sub = tree.onDidChangeSelection(e => seen.push(e.selection.map(n => n.id).join(',')));
+    try {
+      await tree.reveal(views.refExplorer.resolve(sb)!, { select: true, focus: true });
+      // The Ref Explorer relies on this order to tell its own reveals from a user's selection.
+      assert.equal(seen.length, 1, 'VS Code fires the selection event before it answers reveal()');
+      await waitFor('right.ipynb to become the active notebook',
+        () => vscode.window.activeNotebookEditor?.notebook.uri.toString() === sb.notebookUri);
+      await waitFor('right.ipynb\'s session to stay selected', () => tree.selection[0]?.id === sb.id, 10_000);
+    } finally { sub.dispose(); }
+
+    // Switching notebooks faster than the tree reveals: the last notebook shown stays
+    // active (a reveal still in flight never switches the editor back) and its session ends selected.
+    for (const nb of [a, b, a, b, a]) await vscode.window.showNotebookDocument(nb.notebook);
+    await waitFor('left.ipynb\'s session to be selected after fast switching', () => tree.selection[0]?.id === sa.id);
+    await new Promise(r => setTimeout(r, 1000));
+    assert.equal(vscode.window.activeNotebookEditor?.notebook.uri.toString(), sa.notebookUri);
+    assert.equal(tree.selection[0]?.id, sa.id);
   });
 
   test('10,000 refs in one session: paged, and expanding takes under 500 ms', async () => {
