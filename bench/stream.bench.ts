@@ -30,8 +30,8 @@ function floorClient(python: string): { run: (mode: 'batch' | 'line') => Promise
 const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
-async function measure(python: string): Promise<void> {
-  const pool = await Pool.start({ python, size: 1, warm: 1 });
+async function measure(python: string, ipython: 'auto' | 'off'): Promise<void> {
+  const pool = await Pool.start({ python, size: 1, warm: 1, ipython });
   const ctx = await pool.bind('new', { owner: 'bench' });
   const floor = floorClient(pool.python);
   const samples = { pool: [] as number[], batch: [] as number[], line: [] as number[] };
@@ -57,7 +57,8 @@ async function measure(python: string): Promise<void> {
   }
   const p = median(samples.pool);
   const b = median(samples.batch);
-  console.log(`\n### ${python} -> ${pool.python} (codec ${pool.codec}); ${LINES.toLocaleString('en')} printed lines, ${RUNS} interleaved runs, medians`);
+  const shell = pool.shell === 'ipython' ? `IPython ${pool.ipythonVersion}` : 'the built-in layer';
+  console.log(`\n### ${python} -> ${pool.python} (codec ${pool.codec}, cells run by ${shell}); ${LINES.toLocaleString('en')} printed lines, ${RUNS} interleaved runs, medians`);
   console.log(`pool ctx.execute (capture -> stream events)   ${ms(p)}`);
   console.log(`floor: bare pipe, 64 KiB batches             ${ms(b)}`);
   console.log(`  bare pipe, line-buffered (a write per line) ${ms(median(samples.line))}`);
@@ -67,7 +68,8 @@ async function measure(python: string): Promise<void> {
 export async function run(): Promise<void> {
   const targets = ['python3'];
   if (existsSync('/usr/bin/python3')) targets.push('/usr/bin/python3');
-  for (const t of targets) await measure(t);
+  // IPython mode (the default where IPython is importable) and the built-in layer.
+  for (const t of targets) for (const mode of ['auto', 'off'] as const) await measure(t, mode);
 }
 
 if (require.main === module) run().catch(e => { console.error(e); process.exit(1); });

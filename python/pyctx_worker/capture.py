@@ -17,13 +17,21 @@ two streams), the rest of the request is ordered per stream only, as raw fd
 writes from C code or child processes always are.
 
 sys.stdout is line-buffered, so a print() reaches the pipe at once and keeps its
-place among os.write(1) and child-process output. A flood of prints (at least
-_FLOOD_LINES lines in one batch window) would then cost a write system call per
-line, several times the cost of the loop itself, so during a flood sys.stdout is
-switched to block buffering (one write per 64 KiB): the batching thread switches
-it when it sees the flood and back when _FLOOD_QUIET_MS pass without output (the
-buffered tail then goes out), and drain() switches it back at the request's end.
-Only while a flood lasts may raw fd 1 writes overtake buffered prints.
+place among os.write(1) and child-process output. A flood of prints would then
+cost a write system call per line, several times the cost of the loop itself, so
+during a flood sys.stdout is switched to block buffering (one write per 64 KiB).
+sys.stdout's raw file (_StdoutRaw) sees the flood itself (_FLOOD_LINES line writes
+within _FLOOD_WINDOW) and switches at once; the batching thread switches back when
+_FLOOD_QUIET_MS pass without output (the buffered tail then goes out), and drain()
+at the request's end. Only while a flood lasts may raw fd 1 writes overtake
+buffered prints.
+
+During a flood the printing thread sends its 64 KiB blocks itself: they skip the
+pipe. Through the pipe they waited for the batching thread, which needs the GIL
+while the loop holds it; CPython hands the GIL over only after 5 ms without a
+switch, and each 64 KiB write is a switch, so that thread starved until the loop
+ended and the whole flood went out after it, at once. Now a flood reaches the pool
+while it is printed.
 """
 
 import codecs
@@ -46,7 +54,8 @@ _DELAY = 0.005
 _F_SETPIPE_SZ = 1031
 _UNOWNED_MAX = 1 << 20
 _ORDERED_WRITES = 1000
-_FLOOD_LINES = 128
+_FLOOD_LINES = 64          # line writes to sys.stdout ...
+_FLOOD_WINDOW = 0.002      # ... within this many seconds make a flood (32,000 lines/s)
 _FLOOD_QUIET_MS = 20
 _CHUNK = 8192  # io.TextIOWrapper's default chunk size
 
@@ -64,6 +73,13 @@ class Capture:
         self.fds = {}
         self.decoders = {}
         self.poller = select.poll()        # the batching thread's
+        self.pid = os.getpid()      # a forked child never sends frames (its parent's channel)
+        # A flood switched on by the printing thread wakes the batching thread, which may
+        # be waiting without a timeout, so it starts watching for the flood's end.
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self.poller.register(self.wake_r, select.POLLIN)
         self.drain_poller = select.poll()  # the main thread's (a poll object is single-user)
         self.ordered_rid = None     # request whose ordered stderr writes are being counted
         self.ordered_left = 0
@@ -73,7 +89,9 @@ class Capture:
         self.active = False         # a request runs (begin(), then False): floods never outlive it
         self.run = 0                # counts requests, so a flood is switched on for its own only
         self.mode_lock = threading.Lock()
-        self.lines = 0              # stdout newlines read since the batching thread last looked
+        self.flood_writes = 0       # blocks the printing thread sent itself (flood still going?)
+        self.flood_lines = 0        # line writes to sys.stdout counted towards a flood ...
+        self.flood_since = 0.0      # ... since this time.monotonic()
 
     def install(self):
         """Point fds 1/2 at capture pipes and rebuild sys.stdout/sys.stderr on them."""
@@ -93,8 +111,8 @@ class Capture:
         # Line-buffered text streams on the new fds: print() reaches the pipe at
         # each newline, so it stays ordered with os.write(1) and subprocess output.
         for fd, attr, cls in ((1, "stdout", io.TextIOWrapper), (2, "stderr", _OrderedStderr)):
-            stream = cls(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
-                         errors="backslashreplace", line_buffering=True)
+            raw = _StdoutRaw(self) if fd == 1 else io.FileIO(fd, "w", closefd=False)
+            stream = cls(raw, encoding="utf-8", errors="backslashreplace", line_buffering=True)
             setattr(sys, attr, stream)
             setattr(sys, "__%s__" % attr, stream)
             if fd == 1:
@@ -109,6 +127,7 @@ class Capture:
         self.request_id = rid
         self.run += 1
         self.active = True
+        self.flood_lines = 0
 
     def read_fds(self):
         """{stream name: read-end fd}. The pool reopens these through /proc on Linux,
@@ -132,6 +151,23 @@ class Capture:
                         self._read_fd(fd, 4 << 20)
                 if send:
                     self._emit()
+
+    def send_flood_block(self, data):
+        """A flood's block from sys.stdout, sent by the thread that printed it: first
+        what fd 1's pipe holds (raw writes before it), then the block."""
+        text = data.decode("utf-8", "replace")
+        with self.shield:
+            with self.lock:
+                self.flood_writes += 1
+                for fd, fd_name in list(self.fds.items()):
+                    if fd_name == "stdout":
+                        self._read_fd(fd, 4 << 20)
+                if self.pending and self.pending[-1][0] == "stdout":
+                    self.pending[-1][1].append(text)
+                else:
+                    self.pending.append(["stdout", [text]])
+                self.pending_size += len(data)
+                self._emit()
 
     # -- reading (caller holds self.lock)
 
@@ -158,8 +194,6 @@ class Capture:
                 self._forget(fd)
                 break
             got += len(chunk)
-            if self.fds[fd] == "stdout":
-                self.lines += chunk.count(b"\n")
             self._append(fd, chunk)
         return got
 
@@ -209,13 +243,25 @@ class Capture:
             pass
         poll = self.poller.poll
         flooding = False
+        seen_writes = 0
         while True:
             try:
                 ready = poll(_FLOOD_QUIET_MS if self.flooding else None)
             except InterruptedError:
                 continue
+            if any(fd == self.wake_r for fd, _ in ready):
+                try:
+                    os.read(self.wake_r, 512)
+                except OSError:
+                    pass
+                if all(fd == self.wake_r for fd, _ in ready):
+                    continue
             if not ready:
-                if self.flooding:  # the flood is over: line buffering again, its tail goes out
+                if self.flooding:
+                    if self.flood_writes != seen_writes:  # still printing (sent by the printer)
+                        seen_writes = self.flood_writes
+                        continue
+                    # the flood is over: line buffering again, its tail goes out
                     self._set_flood(False)
                 continue
             if not flooding:
@@ -225,24 +271,25 @@ class Capture:
                 # nothing left to gain and the delay would only cap throughput.
                 flooding = self._read_available() >= _BATCH
                 self._emit()
-                lines, self.lines = self.lines, 0
-                run = self.run
-            if lines >= _FLOOD_LINES and not self.flooding:
-                self._set_flood(True, run)
 
     def _set_flood(self, on, run=None):
-        """Block (on) or line buffering for our sys.stdout, from the batching thread.
-        reconfigure() flushes what Python holds into the pipe first: this runs right
-        after the thread emptied the pipe, so that write cannot block on a full pipe
-        (which only this thread drains); TextIOWrapper's own state is consistent here,
-        since it hands its pending text off before every write to the fd. The lock is
-        only tried: drain() may hold it while its own flush waits for this thread."""
+        """Block (on) or line buffering for our sys.stdout. On: from _StdoutRaw.write,
+        inside TextIOWrapper's own write, which has handed its pending text off by then
+        (the state the batching thread saw when it switched, at the GIL release of the
+        fd write), so reconfigure()'s flush has nothing to write. Off: from the batching
+        thread after a quiet spell; a block it flushes is sent, never put in the pipe
+        only it drains. The lock is only tried: drain() may hold it."""
         if not self.mode_lock.acquire(False):
             return
         try:
             if self.flooding == on or (on and not (self.active and self.run == run)):
                 return
             self.flooding = on
+            if on:
+                try:
+                    os.write(self.wake_w, b"!")
+                except OSError:
+                    pass  # a wake-up is already pending
             try:
                 self.stdout.reconfigure(line_buffering=not on)
                 # A flood's writes are 64 KiB; otherwise text without a newline waits for
@@ -286,8 +333,35 @@ class Capture:
                     self._read_available()
                 if self.pending:
                     self._emit()
-                if not self.active:
-                    self.lines = 0  # what the request printed can no longer start a flood
+
+
+class _StdoutRaw(io.FileIO):
+    """sys.stdout's raw file: fd 1, as an io.FileIO (whose C `closed`, which
+    TextIOWrapper reads on every write, costs far less than a Python raw class's).
+    Between floods a write goes to fd 1 at once; it counts line writes to see a flood
+    begin; during a flood a block is sent from here (see the docstring)."""
+
+    def __init__(self, capture):
+        super().__init__(1, "w", closefd=False)
+        self._capture = capture
+
+    def write(self, b):
+        cap = self._capture
+        if cap.flooding and cap.active and cap.pid == os.getpid():
+            cap.send_flood_block(bytes(b))
+            return len(b)
+        n = len(b)
+        view = memoryview(b)
+        while view:
+            view = view[io.FileIO.write(self, view):]
+        if cap.active:  # every _FLOOD_LINES writes: were they a flood?
+            cap.flood_lines += 1
+            if cap.flood_lines >= _FLOOD_LINES:
+                now = time.monotonic()
+                if now - cap.flood_since < _FLOOD_WINDOW:
+                    cap._set_flood(True, cap.run)
+                cap.flood_lines, cap.flood_since = 0, now
+        return n
 
 
 class _OrderedStderr(io.TextIOWrapper):
