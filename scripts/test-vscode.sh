@@ -117,18 +117,8 @@ run_ui() {
     if [ -z "${PYCTX_TEST_FILES:-}" ] || [[ ",${PYCTX_TEST_FILES}," == *",ui,"* ]] || [[ "$f" == *"${PYCTX_TEST_FILES}"* ]]; then files+=("$f"); fi
   done
   [ ${#files[@]} -gt 0 ] || return 0
-  # PYCTX_UI_TESTS=0 skips them (a quick local run); npm test and CI run them. The kernel
-  # picker walk of environments.test.mjs did not find `pyctx: .venv` in a CI-like run and
-  # is opt-in (PYCTX_UI_TESTS=1) until it does; the API-level environments suite covers it.
+  # PYCTX_UI_TESTS=0 skips them (a quick local run); npm test and CI run them.
   if [ "${PYCTX_UI_TESTS:-}" = 0 ]; then echo "vscode: UI tests (test/ui/) skipped: PYCTX_UI_TESTS=0"; return 0; fi
-  if [ "${PYCTX_UI_TESTS:-}" != 1 ]; then
-    local kept=() f
-    for f in "${files[@]}"; do
-      case "$f" in *environments.test.mjs) echo "vscode: $f skipped (opt-in: PYCTX_UI_TESTS=1)" ;; *) kept+=("$f") ;; esac
-    done
-    files=("${kept[@]+"${kept[@]}"}")
-    [ ${#files[@]} -gt 0 ] || return 0
-  fi
   echo "== vscode UI tests: ${files[*]}"
   node --test --test-concurrency=1 --test-timeout=1500000 "${files[@]}" || rc=$?
   echo "vscode: UI tests: $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"

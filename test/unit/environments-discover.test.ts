@@ -27,7 +27,9 @@ before(() => {
   execFileSync(base, ['-m', 'venv', '--without-pip', path.join(ws, '.venv')]);
   execFileSync(base, ['-m', 'venv', '--without-pip', path.join(ws, 'sub', 'deeper', '.venv')]);
   // pyenv layout: versions/<v>/bin/python3 pointing at real interpreters.
-  for (const [v, target] of [['3.11.7', path.join(PYENV_REAL, '3.11.7', 'bin', 'python3')], ['2.7.18', path.join(PYENV_REAL, '2.7.18', 'bin', 'python')]] as const) {
+  const more = ['3.10.13', '3.12.1'].filter(v => existsSync(path.join(PYENV_REAL, v, 'bin', 'python3')))
+    .map(v => [v, path.join(PYENV_REAL, v, 'bin', 'python3')] as const);
+  for (const [v, target] of [['3.11.7', path.join(PYENV_REAL, '3.11.7', 'bin', 'python3')], ['2.7.18', path.join(PYENV_REAL, '2.7.18', 'bin', 'python')], ...more] as const) {
     const bin = path.join(home, '.pyenv', 'versions', v, 'bin');
     mkdirSync(bin, { recursive: true });
     symlinkSync(target, path.join(bin, 'python3'));
@@ -81,6 +83,17 @@ test('pyenv, conda, workspace venvs and PATH on a faked home', { skip: !existsSy
   assert.equal(system.length, 1, JSON.stringify(system));
   assert.deepEqual(system[0].sources.sort(), ['path', 'system']);
   assert.equal(defaultId, system[0].id, 'the default is what python3 on PATH runs');
+
+  // Listed as the kernel picker shows them: usable ones first (the workspace's venv
+  // first of all, then by source), newest Python first within a source; broken ones last.
+  const names = envs.map(e => e.name);
+  assert.equal(names[0], '.venv', JSON.stringify(names));
+  const firstBroken = envs.findIndex(e => e.error !== undefined);
+  assert.ok(firstBroken > 0 && envs.slice(firstBroken).every(e => e.error !== undefined), `broken ones last: ${JSON.stringify(names)}`);
+  assert.ok(names.indexOf('pyenv 2.7.18') > names.indexOf('pyenv 3.11.7'));
+  const pyenvs = names.filter(n => n.startsWith('pyenv 3.'));
+  assert.deepEqual(pyenvs, [...pyenvs].sort((a, b) => b.localeCompare(a, 'en', { numeric: true })), 'newest first within a source');
+  assert.ok(names.indexOf('conda: gone') > names.indexOf(system[0].name));
 
   assert.equal(new Set(envs.map(e => e.id)).size, envs.length, 'ids are unique');
   // A venv never merges with its base interpreter.

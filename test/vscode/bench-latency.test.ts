@@ -9,6 +9,10 @@
 //            round trip (ctx.execute('1+1') on a Pool started in this process)
 // Each cell figure is then split (traced runs, PYCTX_TRACE=1) at the executeHandler and
 // exec.end, for pyctx and the floor: command -> handler, handler -> end, end -> summary.
+// The repeat cell is also timed against a second, Jupyter-shaped floor: a no-op that
+// also sets the execution order and marks its output an execute_result (the two
+// things VS Code must be told for a result Jupyter would save as `Out[n]`), so the
+// print shows how much of the gap is those messages and how much is pyctx.
 // PYCTX_BENCH_SHAPES=1 adds diagnostic controllers that make pyctx's sequence of
 // execution calls without pyctx (a delay between start and end, executionOrder, output
 // metadata), which showed that VS Code charges 30-45 ms for a cell shown as running.
@@ -93,6 +97,14 @@ async function warmPoolQuiet(): Promise<void> {
 }
 
 const f1 = (x: number) => x.toFixed(1);
+const JUPYTER_FLOOR_ID = 'pyctx-bench-jupyter-floor';
+
+/** The repeat cell against the Jupyter-shaped floor: what pyctx adds beyond the messages any Jupyter result needs. */
+function jupyterRow(mine: number[], jupyter: number[], floor: number[]): string {
+  const d = median(mine) - median(jupyter);
+  return `  ${'  vs a Jupyter-shaped floor (order + execute_result)'.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(jupyter)).padStart(7)} ${(d >= 0 ? '+' : '') + f1(d)}`
+    + `   (that floor is ${(median(jupyter) - median(floor) >= 0 ? '+' : '') + f1(median(jupyter) - median(floor))} over the plain one; ${spread(jupyter)})`;
+}
 const spread = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return `p25 ${f1(s[Math.floor(s.length / 4)])}, p75 ${f1(s[Math.floor(3 * s.length / 4)])}`; };
 
 function row(label: string, mine: number[], floor: number[], target: number, unit = 'ms'): string {
@@ -112,7 +124,8 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       + `  ${''.padEnd(44)} ${'pyctx'.padStart(7)} ${'floor'.padStart(7)} diff`;
     const api = await pyctxApi();
     const noop = registerNoopController();
-    const repeat = { pyctx: [] as number[], floor: [] as number[] };
+    const repeat = { pyctx: [] as number[], floor: [] as number[], jupyter: [] as number[] };
+    const jupyterFloor = registerShapeController(JUPYTER_FLOOR_ID, { order: true, meta: true });
     const first = { pyctx: [] as number[], floor: [] as number[] };
     const apiRuns = { pyctx: [] as number[], floor: [] as number[] };
     let pool: PoolClass | undefined;
@@ -120,22 +133,25 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       // ---- repeat cell: two bound notebooks, one per controller --------------------------
       let edP = await openWith('lat-repeat-pyctx.ipynb', ['1+1'], CONTROLLER_ID);
       let edN = await openWith('lat-repeat-noop.ipynb', ['1+1'], NOOP_CONTROLLER_ID);
+      const eds = { pyctx: edP, floor: edN, jupyter: await openWith('lat-repeat-jupyter.ipynb', ['1+1'], JUPYTER_FLOOR_ID) };
       for (let i = 0; i < 3; i++) {   // warm-up (binds pyctx's notebook), untimed
-        edP = await bringToFront(edP); await timeCell(edP, 0);
-        edN = await bringToFront(edN); await timeCell(edN, 0);
+        for (const who of ['pyctx', 'floor', 'jupyter'] as const) { eds[who] = await bringToFront(eds[who]); await timeCell(eds[who], 0); }
       }
       await warmPoolQuiet();
+      const rotations = [['pyctx', 'floor', 'jupyter'], ['floor', 'jupyter', 'pyctx'], ['jupyter', 'pyctx', 'floor']] as const;
       for (let i = 0; i < RUNS; i++) {
-        const order: ('pyctx' | 'floor')[] = i % 2 ? ['floor', 'pyctx'] : ['pyctx', 'floor'];
-        for (const who of order) {
-          if (who === 'pyctx') edP = await bringToFront(edP); else edN = await bringToFront(edN);
+        for (const who of rotations[i % 3]) {
+          eds[who] = await bringToFront(eds[who]);
           await sleep(SETTLE_MS);
-          repeat[who].push((await timeCell(who === 'pyctx' ? edP : edN, 0)).ms);
+          repeat[who].push((await timeCell(eds[who], 0)).ms);
         }
       }
+      ({ pyctx: edP, floor: edN } = eds);
       assertShows2(edP, 0, 'pyctx');
       assertShows2(edN, 0, 'floor');
-      console.log(header + '\n' + row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5));
+      assertShows2(eds.jupyter, 0, 'Jupyter-shaped floor');
+      console.log(header + '\n' + row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5)
+        + '\n' + jupyterRow(repeat.pyctx, repeat.jupyter, repeat.floor));
 
       // ---- where a repeat cell's time goes: traced runs, split at the handler and exec.end ----
       const repeatPhases = newPhases();
@@ -233,6 +249,7 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       console.log(firstBreakdown);
     } finally {
       noop.dispose();
+      jupyterFloor.dispose();
       await pool?.close();
     }
 
@@ -240,11 +257,13 @@ suite('bench: editor latency against VS Code\'s floor', function () {
     console.log([
       header,
       row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5),
+      jupyterRow(repeat.pyctx, repeat.jupyter, repeat.floor),
       breakdown,
       row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30),
       firstBreakdown,
       row("executeCode('1+1') vs library ctx.execute", apiRuns.pyctx, apiRuns.floor, 1),
       '  floor: a no-op NotebookController (one output, ends at once) for the cells; the library round trip for executeCode.',
+      '  Jupyter-shaped floor: the same no-op, also setting the execution order and marking the output an execute_result.',
     ].join('\n'));
     assert.equal(repeat.pyctx.length, RUNS);
   });

@@ -215,5 +215,24 @@ export async function discoverEnvironments(input: DiscoveryInput, defaultPython?
   }
   const defaultKey = defaultCandidate ? keyOfPath.get(defaultCandidate) : undefined;
   const defaultId = defaultKey ? byKey.get(defaultKey)?.id : undefined;
-  return { environments: [...byKey.values()], defaultId };
+  return { environments: [...byKey.values()].sort(pickerOrder), defaultId };
+}
+
+/** The order environments are listed in (api.environments.list(), controllers' creation;
+ *  VS Code's kernel picker sorts by label itself): those that can run first, by source
+ *  (workspace venvs before pyenv's before the system's), newest Python first within a
+ *  source; those that cannot (too old, missing) last. */
+function pickerOrder(a: PythonEnvironment, b: PythonEnvironment): number {
+  return Number(a.error !== undefined) - Number(b.error !== undefined)
+    || KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind)
+    || compareVersions(b.version, a.version);
+}
+
+function compareVersions(a: string | undefined, b: string | undefined): number {
+  const pa = (a ?? '').split('.').map(Number), pb = (b ?? '').split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] || 0) - (pb[i] || 0);
+    if (d) return d;
+  }
+  return 0;
 }
