@@ -4,7 +4,7 @@
 // queries answered by the worker's control thread, even while a cell runs.
 // This class owns spawning, framing, request timeouts (SIGINT, then kill after a
 // grace period), input() round trips, and turning an exit into rejections. Pool
-// policy (binding, recycling, replacement) lives in pool.ts.
+// policy (binding, recycling, replacement) lives in broker.ts and workers.ts.
 // Behind a launcher (launch.ts) there is no fd 3 and no /proc of the worker: control
 // goes in-band on stdin, a heartbeat watches liveness (heartbeat.ts), and `pid` is
 // the launcher's.
