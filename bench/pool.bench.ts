@@ -2,7 +2,8 @@
 // trip against the floor (a bare Node<->Python pipe with the same framing and
 // codec, bench/pool-floor-echo.py, measured in the same run; plus the real worker
 // on a bare pipe, to split the gap between worker and library), worker start time,
-// idle worker RSS, and how many frames 10,000 printed lines become. Runs once per
+// idle worker RSS, a first cell after a warm bind against the next one, and how
+// many frames 10,000 printed lines become. Runs once per
 // interpreter: python3 (worker's own codec) and /usr/bin/python3 (C msgpack) when present.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -85,6 +86,26 @@ async function measure(python: string): Promise<void> {
   const binds = await warmBindTimes(pool, 15, 10000);
   rows.push(['bind from warm pool, median', ms(pct(binds, 50))]);
   rows.push(['bind from warm pool, p99', ms(pct(binds, 99))]);
+
+  // A notebook's first cell on a warm worker (bind, then execute('1+1')) against its next
+  // cell: the worker pays the cell layer's first-use costs (imports, first compile) while
+  // it waits in the pool (worker.py _prime), not in the first cell.
+  const firsts: number[] = [];
+  const nexts: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const deadline = Date.now() + 20000;
+    while (!pool.stats().workers.some(w => w.state === 'idle') && Date.now() < deadline) await new Promise(r => setTimeout(r, 5));
+    await quiet(pool);
+    const c = await pool.bind('new');
+    let t0 = now();
+    await c.execute('1+1');
+    firsts.push(Number(now() - t0));
+    t0 = now();
+    await c.execute('1+1');
+    nexts.push(Number(now() - t0));
+    await c.unbind();
+  }
+  rows.push([`first cell after a warm bind (${pool.shell}), median`, `${ms(pct(firsts, 50))} (next cell ${ms(pct(nexts, 50))}, ratio ${(pct(firsts, 50) / pct(nexts, 50)).toFixed(1)}x)`]);
 
   // ctx.eval('1+1') round trip vs the floor, interleaved in rounds so both see the same load.
   const ctx = await pool.bind('new');

@@ -111,6 +111,7 @@ class Worker:
         self.in_exec = False
         self.busy = False  # a main-channel request is being handled (its reply not yet sent)
         self.sys_path0 = None
+        self.primed = False  # the cell layer's first-use costs paid (_prime)
 
         self.held = None  # display events held back to follow the result (see hold_displays)
         # The cell layer: IPython's shell when importable (imported now, while the pool
@@ -157,6 +158,16 @@ class Worker:
                 errors.append({"module": name, "error": "%s: %s" % (type(e).__name__, e)})
         return errors
 
+    def _prime(self):
+        """After the hello (the pool now counts this worker ready): the first cell's
+        one-time costs, paid while the worker waits in the warm pool, not in the user's
+        first cell. A request that comes meanwhile waits for it (tens of ms)."""
+        self.primed = True
+        try:
+            self.shell.prime()
+        except Exception as e:  # never fatal: the first cell then pays as before
+            self.diag("priming the cell layer failed: %s: %s" % (type(e).__name__, e))
+
     def _start_control(self):
         os.set_inheritable(CONTROL_FD, False)
         from . import control
@@ -193,6 +204,8 @@ class Worker:
                 continue
             try:
                 self.handle(req)
+                if not self.primed and type(req) is dict and req.get("op") == Op.HELLO:
+                    self._prime()
             except KeyboardInterrupt:
                 execution.state.running = False
                 self.capture.active = False

@@ -93,6 +93,14 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
   // selected. Our own reveal's selection event is not a user's click, so it never
   // switches the editor to the notebook it was revealing (`echoes`; VS Code sends the
   // selection event before it answers the reveal, so the set is empty between reveals).
+  // Every reveal (these and expandSession's) goes through `oneAtATime`: VS Code cannot
+  // resolve an element for one reveal while another reveal or a refresh moves the tree.
+  let chain: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn, fn);
+    chain = p.catch(() => undefined);
+    return p;
+  };
   const echoes = new Set<TreeNode>();
   let revealing: Promise<void> | undefined;
   let again = false;
@@ -102,7 +110,7 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
     const node = model.sessionForNotebook(editor.notebook.uri.toString());
     if (!node || treeView.selection[0] === node) return true;
     echoes.add(node);
-    try { await treeView.reveal(node, { select: true, focus: false, expand: false }); return true; }
+    try { await oneAtATime(() => Promise.resolve(treeView.reveal(node, { select: true, focus: false, expand: false }))); return true; }
     catch { return false; /* the tree was refreshing: the next model change tries again */ }
     finally { echoes.delete(node); /* its selection event, if any, came before the reply */ }
   };
@@ -181,9 +189,13 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
     get message() { return treeView.message; },
     onDidChange: changed.event,
     async expandSession(sessionId) {
-      const node = model.sessionNode(sessionId);
-      if (!node) throw new Error(`pyctx: no session ${sessionId}`);
-      await treeView.reveal(node, { select: false, focus: false, expand: true });
+      const expand = () => {
+        const node = model.sessionNode(sessionId);
+        if (!node) throw new Error(`pyctx: no session ${sessionId}`);
+        return oneAtATime(() => Promise.resolve(treeView.reveal(node, { select: false, focus: false, expand: true })));
+      };
+      // A refresh landing mid-reveal ("Cannot resolve tree item"): once more on the settled tree.
+      try { await expand(); } catch { await model.settled(); await expand(); }
     },
     async collapseAll() {
       await vscode.commands.executeCommand(`workbench.actions.treeView.${VIEW_ID}.collapseAll`);

@@ -201,6 +201,14 @@ class IPythonShell:
         error = sh.last_error or {"ename": type(err).__name__, "evalue": str(err), "traceback": []}
         return Outcome(value, bundle, error=error)
 
+    def prime(self):
+        """IPython's first run_cell costs ~10 ms more than the next (its transformers,
+        compiler and async checks on first use): paid here, while the warm worker waits.
+        Silent and not stored: no count, no history, no displayhook, no events."""
+        sh = self.shell
+        sh.run_cell("1+1", store_history=False, silent=True)
+        sh.display_formatter.format(2)
+
     def post_cell(self):
         # matplotlib_inline's flush_figures ran in post_execute, inside run_cell;
         # without matplotlib_inline, figures go out as in built-in mode.
