@@ -146,9 +146,7 @@ class Capture:
         also send them (nothing stays in this process, where a crash would lose it)."""
         with self.shield:
             with self.lock:
-                for fd, fd_name in list(self.fds.items()):
-                    if fd_name == name:
-                        self._read_fd(fd, 4 << 20)
+                self._read_named(name)
                 if send:
                     self._emit()
 
@@ -159,14 +157,8 @@ class Capture:
         with self.shield:
             with self.lock:
                 self.flood_writes += 1
-                for fd, fd_name in list(self.fds.items()):
-                    if fd_name == "stdout":
-                        self._read_fd(fd, 4 << 20)
-                if self.pending and self.pending[-1][0] == "stdout":
-                    self.pending[-1][1].append(text)
-                else:
-                    self.pending.append(["stdout", [text]])
-                self.pending_size += len(data)
+                self._read_named("stdout")
+                self._add("stdout", text, len(data))
                 self._emit()
 
     # -- reading (caller holds self.lock)
@@ -179,6 +171,12 @@ class Capture:
             if budget <= 0:
                 break
         return total - budget
+
+    def _read_named(self, name):
+        """Empty `name`'s pipe into the pending segments."""
+        for fd, fd_name in list(self.fds.items()):
+            if fd_name == name:
+                self._read_fd(fd, 4 << 20)
 
     def _read_fd(self, fd, budget):
         """Read fd until it is empty or `budget` bytes came; returns the bytes read."""
@@ -211,13 +209,16 @@ class Capture:
         if self.request_id is None and self.pending_size > _UNOWNED_MAX:
             return  # output before the first request (preload): keep the first MiB only
         text = self.decoders[fd].decode(chunk)
-        if not text:
-            return
+        if text:
+            self._add(name, text, len(chunk))
+
+    def _add(self, name, text, nbytes):
+        """Text for `name` after everything pending (joins the last segment if it is name's)."""
         if self.pending and self.pending[-1][0] == name:
             self.pending[-1][1].append(text)
         else:
             self.pending.append([name, [text]])
-        self.pending_size += len(chunk)
+        self.pending_size += nbytes
 
     def _emit(self):
         rid = self.request_id

@@ -104,15 +104,19 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
   const echoes = new Set<TreeNode>();
   let revealing: Promise<void> | undefined;
   let again = false;
+  let retryOnChange = false;   // a reveal failed (tree refreshing): the next model change tries again
   const revealOnce = async (): Promise<boolean> => {
     const editor = vscode.window.activeNotebookEditor;
     if (!editor || !treeView.visible) return true;
     const node = model.sessionForNotebook(editor.notebook.uri.toString());
     if (!node || treeView.selection[0] === node) return true;
-    echoes.add(node);
-    try { await oneAtATime(() => Promise.resolve(treeView.reveal(node, { select: true, focus: false, expand: false }))); return true; }
-    catch { return false; /* the tree was refreshing: the next model change tries again */ }
-    finally { echoes.delete(node); /* its selection event, if any, came before the reply */ }
+    // Marked only once its turn comes, so a click on it while it waits is still a click.
+    const reveal = async () => {
+      echoes.add(node);
+      try { await treeView.reveal(node, { select: true, focus: false, expand: false }); }
+      finally { echoes.delete(node); /* its selection event, if any, came before the reply */ }
+    };
+    try { await oneAtATime(reveal); return true; } catch { return false; }
   };
   const revealActive = (): Promise<void> => {
     if (revealing) { again = true; return revealing; }
@@ -123,7 +127,6 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
     })();
     return revealing;
   };
-  let retryOnChange = false;
 
   // Selecting a session shows its notebook (if it is open); re-selecting the active one is a no-op.
   const showNotebookOf = async (node: SessionNode) => {
