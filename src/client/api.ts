@@ -89,10 +89,10 @@ export class PyctxApi implements Disposable {
   /** Binds a worker in the notebook's environment (`python`; absent: the default environment's
    *  pool); in a full pool this waits for one (onWaitingForWorker says so) until `token` cancels. */
   bind(notebookUri: string, cwd?: string, python?: string, token?: CancellationToken): Promise<lsp.BindResult> {
-    return this.endpoint.sendRequest(lsp.bind, { notebookUri, cwd, python }, token);
+    return this.send(() => this.endpoint.sendRequest(lsp.bind, { notebookUri, cwd, python }, token));
   }
   unbind(notebookUri: string): Promise<lsp.UnbindResult> {
-    return this.endpoint.sendRequest(lsp.unbind, { notebookUri });
+    return this.send(() => this.endpoint.sendRequest(lsp.unbind, { notebookUri }));
   }
 
   /** Runs a cell; `onOutput` gets this run's outputs in order, all before the promise settles. */
@@ -100,44 +100,55 @@ export class PyctxApi implements Disposable {
     const params: lsp.ExecuteParams = { ...req, executionId: req.executionId ?? randomUUID() };
     if (onOutput) this.routes.set(params.executionId, onOutput);
     try {
-      return await this.endpoint.sendRequest(lsp.execute, params, token);
+      return await this.send(() => this.endpoint.sendRequest(lsp.execute, params, token));
     } finally {
       this.routes.delete(params.executionId);
     }
   }
 
   interrupt(notebookUri: string): Promise<{ interrupted: boolean }> {
-    return this.endpoint.sendRequest(lsp.interrupt, { notebookUri });
+    return this.send(() => this.endpoint.sendRequest(lsp.interrupt, { notebookUri }));
   }
   /** Fresh context for the notebook; the old worker is recycled even if it ignores SIGINT. */
   restart(notebookUri: string, python?: string): Promise<lsp.BindResult> {
-    return this.endpoint.sendRequest(lsp.restart, { notebookUri, python });
+    return this.send(() => this.endpoint.sendRequest(lsp.restart, { notebookUri, python }));
   }
   /** The default environment's pool. */
   stats(): Promise<lsp.PoolStatsPayload> {
-    return this.endpoint.sendRequest(lsp.stats);
+    return this.send(() => this.endpoint.sendRequest(lsp.stats));
   }
   /** Every pool (one per interpreter in use or started), the default first. */
   pools(): Promise<lsp.PoolStatsPayload[]> {
-    return this.endpoint.sendRequest(lsp.pools);
+    return this.send(() => this.endpoint.sendRequest(lsp.pools));
   }
   sessions(): Promise<lsp.SessionInfo[]> {
-    return this.endpoint.sendRequest(lsp.sessions);
+    return this.send(() => this.endpoint.sendRequest(lsp.sessions));
   }
   /** A session's refs, largest first, paged. */
   refs(sessionId: string, offset?: number, limit?: number): Promise<lsp.RefsResult> {
-    return this.endpoint.sendRequest(lsp.refs, { sessionId, offset, limit });
+    return this.send(() => this.endpoint.sendRequest(lsp.refs, { sessionId, offset, limit }));
   }
   releaseRef(sessionId: string, refId: string): Promise<{ released: boolean }> {
-    return this.endpoint.sendRequest(lsp.releaseRef, { sessionId, refId });
+    return this.send(() => this.endpoint.sendRequest(lsp.releaseRef, { sessionId, refId }));
   }
   releaseSession(sessionId: string): Promise<{ count: number }> {
-    return this.endpoint.sendRequest(lsp.releaseSession, { sessionId });
+    return this.send(() => this.endpoint.sendRequest(lsp.releaseSession, { sessionId }));
   }
 
   /** Applies the live settings (the whole LiveOptions subset; absent = default) without a new pool. */
   configure(options: lsp.LiveOptions): Promise<lsp.ConfigureResult> {
-    return this.endpoint.sendRequest(lsp.configure, options);
+    return this.send(() => this.endpoint.sendRequest(lsp.configure, options));
+  }
+
+  /** Requests wait for this first (the editor's client: a server restart under way). */
+  protected whenReady(): Promise<void> | undefined { return undefined; }
+  /** What a failed request rejects with (the editor's client: a connection lost to a restart, said plainly). */
+  protected explain(err: unknown): unknown { return err; }
+
+  private send<R>(call: () => Promise<R>): Promise<R> {
+    const run = (): Promise<R> => call().catch(err => { throw this.explain(err); });
+    const wait = this.whenReady();
+    return wait ? wait.then(run, run) : run();
   }
 
   dispose(): void {

@@ -11,10 +11,14 @@
 //    interpreter) restart the server at once only when no notebook is bound, else
 //    the user is asked (Restart now / Later). Later keeps everything running; the
 //    settings apply at the server's next start. A restart fires onDidReset.
+//  - requests made during a restart wait for the new server; one that the restart
+//    (or a crash) cut off rejects with `server_restarted` and a sentence saying what
+//    happened and what to do, never the transport's "connection got disposed".
+import { fork, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
-import { CloseAction, LanguageClient, RevealOutputChannelOn, State, TransportKind } from 'vscode-languageclient/node';
+import { CloseAction, LanguageClient, RevealOutputChannelOn, State } from 'vscode-languageclient/node';
 import type { CloseHandlerResult, ErrorHandler, LanguageClientOptions, ServerOptions as NodeServerOptions } from 'vscode-languageclient/node';
-import { Emitter, Event } from 'vscode-languageserver-protocol';
+import { ConnectionError, Emitter, ErrorCodes, Event, ResponseError } from 'vscode-languageserver-protocol';
 import type { ServerOptions } from '../protocol/lsp';
 import { PyctxApi } from './api';
 import { resolveInterpreter, watchActiveInterpreter, type ResolvedInterpreter } from './interpreter';
@@ -39,6 +43,8 @@ export const NOTEBOOK_CELL_SELECTOR = [{ notebook: 'jupyter-notebook', language:
 
 /** How long a restart waits for the old server's shutdown (it ends every worker) before starting anew. */
 const RESTART_STOP_TIMEOUT_MS = 10_000;
+/** After a shutdown that timed out: how long the old server gets to exit on SIGTERM before SIGKILL. */
+const TERM_GRACE_MS = 3_000;
 
 export class PyctxClient extends PyctxApi {
   private readonly resetEmitter = new Emitter<ResetEvent>();
@@ -48,6 +54,9 @@ export class PyctxClient extends PyctxApi {
   private interpreter: ResolvedInterpreter = { source: 'path' };
   private options: ServerOptions = {};
   private restarting: Promise<void> | undefined;
+  /** The running server's process (pyctx spawns it, so a restart can see it gone). */
+  private serverProcess: { sp: ChildProcess; closed: Promise<void> } | undefined;
+  private lastReset: ResetEvent | undefined;
   private restartAgain = false;
   /** The interpreter the running server was started with. */
   private startedWith: ResolvedInterpreter = { source: 'path' };
@@ -70,9 +79,16 @@ export class PyctxClient extends PyctxApi {
   /** Creates, starts and wires the client; resolves once the server answered `initialize`. */
   static async start(context: vscode.ExtensionContext, opts: PyctxClientOptions = {}): Promise<PyctxClient> {
     const serverModule = opts.serverModule ?? context.asAbsolutePath('dist/server.js');
-    const run = { module: serverModule, transport: TransportKind.stdio };
-    const serverOptions: NodeServerOptions = { run, debug: run };
     let self: PyctxClient | undefined;
+    // The same process the LanguageClient would fork for { module, transport: stdio },
+    // spawned here so that a restart can wait for the old one to be gone (see restartServer).
+    const serverOptions: NodeServerOptions = async () => {
+      const sp = fork(serverModule, ['--stdio', `--clientProcessId=${process.pid}`], {
+        silent: true, execArgv: [], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      });
+      self!.serverProcess = { sp, closed: new Promise(resolve => sp.once('close', () => resolve())) };
+      return sp;
+    };
     const clientOptions: LanguageClientOptions = {
       documentSelector: NOTEBOOK_CELL_SELECTOR,
       outputChannel: opts.outputChannel,
@@ -88,6 +104,7 @@ export class PyctxClient extends PyctxApi {
     };
     const languageClient = new LanguageClient('pyctx', 'pyctx pool server', serverOptions, clientOptions);
     self = new PyctxClient(languageClient, opts.maxRestartCount ?? 4);
+    self.disposables.push(self.onDidReset(e => { self!.lastReset = e; }));
     await self.refreshOptions();
     self.disposables.push(
       vscode.workspace.onDidChangeConfiguration(e => self!.onSettingsChanged(e)),
@@ -120,7 +137,13 @@ export class PyctxClient extends PyctxApi {
           // (workers slow to end on a loaded machine) it never starts again, leaving every
           // request "Client is not running". A late old server still exits on its own: the
           // exit notification follows its shutdown reply, and its exit handler kills its workers.
-          await this.languageClient.stop(RESTART_STOP_TIMEOUT_MS).catch(() => undefined);
+          const old = this.serverProcess;
+          const stopped = await this.languageClient.stop(RESTART_STOP_TIMEOUT_MS).then(() => true, () => false);
+          // A shutdown that timed out leaves the old connection open: when that server
+          // finally exits, the LanguageClient takes its close for the new connection's,
+          // disposes the new one (every request in flight fails) and restarts again.
+          // So the old server is ended, and gone, before the new one starts.
+          if (!stopped && old) await endProcess(old);
           await this.languageClient.start();
         } while (this.restartAgain);
       } finally {
@@ -128,6 +151,24 @@ export class PyctxClient extends PyctxApi {
       }
     })();
     return this.restarting;
+  }
+
+  // Requests wait for a restart under way, instead of reaching the connection it closes.
+  protected override whenReady(): Promise<void> | undefined {
+    return this.restarting;
+  }
+
+  // The transport's words for a lost connection ("Pending response rejected since
+  // connection got disposed", "Client is not running") say nothing a user can act on.
+  protected override explain(err: unknown): unknown {
+    if (!connectionLost(err)) return err;
+    const reason = this.lastReset?.reason;
+    const message = reason === 'stopped'
+      ? 'The pyctx pool server stopped and will not be restarted (it crashed repeatedly). Reload the window to start it again; its log is in the Output panel, "pyctx server".'
+      : reason === 'crashed'
+        ? 'The pyctx pool server crashed while this ran and was restarted: every notebook\'s state is gone. Run the cell again; the log is in the Output panel, "pyctx server".'
+        : 'The pyctx pool server restarted while this ran (a setting that needs a new pool changed, or a restart was asked for): every notebook\'s state is gone. Run the cell again.';
+    return new ResponseError(ErrorCodes.ConnectionInactive, message, { code: 'server_restarted' });
   }
 
   /** Graceful stop (server shutdown ends every worker); dispose() does the same without waiting. */
@@ -234,4 +275,20 @@ export class PyctxClient extends PyctxApi {
       : { reason: 'crashed', message: 'pyctx pool server crashed and was restarted; notebook state is lost' });
     return result;
   }
+}
+
+/** A request failed because its connection to the server closed (not an answer of the server). */
+function connectionLost(err: unknown): boolean {
+  if (err instanceof ConnectionError) return true;
+  if (err instanceof ResponseError) return err.code === ErrorCodes.PendingResponseRejected || err.code === ErrorCodes.ConnectionInactive;
+  return false;
+}
+
+/** Ends a server process: SIGTERM (its exit handler kills its workers), SIGKILL after a grace. */
+async function endProcess({ sp, closed }: { sp: ChildProcess; closed: Promise<void> }): Promise<void> {
+  const alive = sp.exitCode === null && sp.signalCode === null;
+  if (alive) sp.kill('SIGTERM');
+  const timer = alive ? setTimeout(() => sp.kill('SIGKILL'), TERM_GRACE_MS) : undefined;
+  await closed;
+  clearTimeout(timer);
 }

@@ -493,7 +493,9 @@ function crashOutput(crash: NonNullable<ExecuteResult['crash']>, restartedHere: 
 function requestErrorOutput(err: unknown): vscode.NotebookCellOutput {
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  return errorOutput(code ? `pyctx: ${code}` : 'pyctx error', message, []);
+  // Named like a Python exception (no_workers_available → NoWorkersAvailable); the message says what to do.
+  const name = code ? code.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase()) : 'PyctxError';
+  return errorOutput(name, message, []);
 }
 
 function readGraceSeconds(): number {

@@ -193,8 +193,13 @@ process.on('exit', () => {
     }
   }
 });
+// A signal during a shutdown already under way (the client gave up waiting for it) ends
+// the process now: the exit handler above still kills every worker.
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-  process.on(sig, () => { void shutdown().finally(() => process.exit(0)); });
+  process.on(sig, () => {
+    if (closing) process.exit(0);
+    void shutdown().finally(() => process.exit(0));
+  });
 }
 
 // A stray rejection must not kill the server: that would drop every notebook's state.

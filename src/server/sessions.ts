@@ -112,14 +112,14 @@ export class NotebookSessions {
     return w !== undefined;
   }
 
-  async unbind(notebookUri: string): Promise<boolean> {
+  async unbind(notebookUri: string, message = 'the notebook was unbound'): Promise<boolean> {
     if (this.cancelWait(notebookUri)) return false;
     const entry = this.byUri.get(notebookUri);
     if (!entry) return false;
     this.byUri.delete(notebookUri);
     let session: NotebookSession;
     try { session = await entry.promise; } catch { return false; }
-    await this.end(session, { reason: 'unbound', exitCode: null, signal: null, message: 'the notebook was unbound' });
+    await this.end(session, { reason: 'unbound', exitCode: null, signal: null, message });
     return true;
   }
 
@@ -168,7 +168,8 @@ export class NotebookSessions {
   /** Ends every session (server shutdown). */
   async closeAll(): Promise<void> {
     const all = [...this.byUri.keys()];
-    await Promise.all(all.map(uri => this.unbind(uri).catch(() => false)));
+    const why = 'the pool server shut down (a restart, a settings change or the window closing)';
+    await Promise.all(all.map(uri => this.unbind(uri, why).catch(() => false)));
   }
 
   private async bindNew(notebookUri: string, cwd: string | undefined, poolKey: string): Promise<NotebookSession> {

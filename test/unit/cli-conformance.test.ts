@@ -90,7 +90,20 @@ const nbconvertOut = (nb: string) => path.join(tmp.dir, 'nbconvert-out', nb);
  * start-up is paid once per batch. Outputs: OUT/folder/NAME.ipynb (never over the input;
  * the kernel's working directory is still the input's folder).
  */
-function nbconvert(list: string[]): Promise<void> {
+async function nbconvert(list: string[]): Promise<void> {
+  // Jupyter's own start can fail on a loaded machine ("Kernel died before replying to
+  // kernel_info": jupyter_client picks the kernel's ports before the kernel binds them,
+  // and parallel kernels can race for one). That is the reference failing, not pyctx:
+  // the notebooks it did not write run again, twice at most.
+  for (let attempt = 0, todo = list; todo.length && attempt < 3; attempt++) {
+    const err = await nbconvertOnce(todo);
+    if (!err || !/Kernel died before replying to kernel_info/.test(err)) return;
+    todo = todo.filter(nb => !existsSync(nbconvertOut(nb)));
+  }
+}
+
+/** One nbconvert process over `list`; resolves with its failure (also recorded), if any. */
+function nbconvertOnce(list: string[]): Promise<string | undefined> {
   const sp = SPECIAL[list[0]] ?? {};
   const args = ['--to', 'notebook', '--execute', `--ExecutePreprocessor.timeout=${sp.timeoutS ?? DEFAULT_TIMEOUT_S}`,
     '--ExecutePreprocessor.kernel_name=python3', '--output-dir', path.dirname(nbconvertOut(list[0])), ...list.map(copyOf)];
@@ -105,8 +118,9 @@ function nbconvert(list: string[]): Promise<void> {
     const timer = setTimeout(() => child.kill('SIGKILL'), 900000);
     child.on('close', code => {
       clearTimeout(timer);
-      if (code !== 0) failures.set(`jupyter:${list.join(',')}`, `nbconvert exit ${code}: ${err.trim().split('\n').slice(-1)[0]}`);
-      resolve();
+      const why = code !== 0 ? `nbconvert exit ${code}: ${err.trim().split('\n').slice(-1)[0]}` : undefined;
+      if (why) failures.set(`jupyter:${list.join(',')}`, why);
+      resolve(why);
     });
   });
 }

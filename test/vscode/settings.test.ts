@@ -212,4 +212,54 @@ suite('settings: live apply vs restart', function () {
       await waitFor('the default pool size again', async () => { try { return (await api.pool.stats()).size === before.size; } catch { return false; } }, 30_000);
     }
   });
+
+  test('a restart under a running cell: that cell says so in plain words; a cell run during the restart waits and runs on the new pool', async () => {
+    const ed = await openCells('cut.ipynb', ['import time\ntime.sleep(60)', 'y = 2\ny', 'x = 1']);
+    await run(ed, 2);
+    const before = await api.pool.stats();
+    const size = before.size === 2 ? 3 : 2;
+    const popups = stubPopups('Restart now');
+    try {
+      await start(ed, 0);
+      await waitFor('the sleeping cell to run', async () => (await sessionOf(ed))?.state === 'running', 20_000);
+      // Requests made all through the restart (every 5 ms, as the views and the status bar
+      // may) wait for the new server; none reaches the connection the restart closes
+      // ("Client is not running", "connection got disposed").
+      const failures: string[] = [];
+      let polling = true;
+      const calls: Promise<unknown>[] = [];
+      const poll = (async () => {
+        while (polling) {
+          calls.push(api.pool.stats().catch(e => failures.push(String(e?.message ?? e))));
+          await new Promise(r => setTimeout(r, 5));
+        }
+      })();
+      await setSetting('pool.size', size);
+      await waitFor('the restart question', () => popups.warnings.length > 0, 10_000);
+      // Right as the restart begins: this cell waits for the new server as well.
+      const items = await run(ed, 1);
+      await waitFor('the new pool', async () => (await api.pool.stats()).size === size, 30_000);
+      polling = false;
+      await poll;
+      await Promise.all(calls);
+      assert.deepEqual(failures, [], `${calls.length} requests during the restart`);
+      assert.equal(textOf(items, 'text/plain'), '2', describeNb(ed.notebook));
+      assert.equal(ed.notebook.cellAt(1).executionSummary?.executionOrder, 1, 'on a fresh context');
+      await waitFor('the cut-off cell to end', () => ed.notebook.cellAt(0).executionSummary?.success !== undefined, 30_000);
+      const cut = ed.notebook.cellAt(0);
+      assert.equal(cut.executionSummary?.success, false, describeNb(ed.notebook));
+      const err = errorOf(outputItems(cut));
+      assert.ok(err, describeNb(ed.notebook));
+      console.log(`    the cut-off cell: ${err.name}: ${err.message}`);
+      assert.match(`${err.name}: ${err.message}`, /state/i, 'says that the state is gone');
+      assert.doesNotMatch(`${err.name}: ${err.message}`, /disposed|not running|code null/i, 'not the transport\'s words');
+    } finally {
+      await closeNotebook(ed.notebook);
+      const pids = (await api.pool.stats().catch(() => ({ workers: [] }))).workers.map(w => w.pid);
+      await setSetting('pool.size', undefined);
+      await restartedFrom(pids);
+      popups.restore();
+      await waitFor('the default pool size again', async () => { try { return (await api.pool.stats()).size === before.size; } catch { return false; } }, 30_000);
+    }
+  });
 });
