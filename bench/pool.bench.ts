@@ -14,6 +14,8 @@ import { findPythonDir, loadExeca, workerBootstrap } from '../src/pool/python';
 import { Worker } from '../src/pool/worker';
 
 const ROUND_TRIPS = 3000;
+/** Round trips after an idle pause (250 ms each), per client. */
+const IDLE_RUNS = 25;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -133,6 +135,17 @@ async function measure(python: string): Promise<void> {
       if (round > 0) bw.push(Number(now() - t0));
     }
   }
+  // The same three after 250 ms idle (a cell run now and then, not a loop): each process
+  // on the path sleeps, and waking it costs what the machine charges (on a VM, a lot).
+  const idleTimes = { eval: [] as number[], floor: [] as number[], bare: [] as number[] };
+  for (let i = 0; i < IDLE_RUNS; i++) {
+    for (const [k, call] of [['eval', () => ctx.eval('1+1')], ['floor', () => fc.call(i)], ['bare', () => bare.call(i)]] as const) {
+      await new Promise(r => setTimeout(r, 250));
+      const t0 = now();
+      await call();
+      idleTimes[k].push(Number(now() - t0));
+    }
+  }
   fc.close();
   bare.close();
   // The same round trip while a 'stats' listener is attached (the server always has one):
@@ -155,6 +168,10 @@ async function measure(python: string): Promise<void> {
   rows.push(['floor, p99', us(pct(fl, 99))]);
   rows.push(['ratio pool/floor (median)', `${(pm / fm).toFixed(2)}x`]);
   rows.push(['  worker on a bare pipe (no pool code), median', `${us(pct(bw, 50))} (${(pct(bw, 50) / fm).toFixed(2)}x floor)`]);
+  const im = pct(idleTimes.floor, 50);
+  rows.push(["after 250 ms idle: ctx.eval('1+1'), median", `${us(pct(idleTimes.eval, 50))} (${(pct(idleTimes.eval, 50) / im).toFixed(2)}x the idle floor)`]);
+  rows.push(['  floor after 250 ms idle, median', us(im)]);
+  rows.push(['  worker on a bare pipe after 250 ms idle, median', `${us(pct(idleTimes.bare, 50))} (${(pct(idleTimes.bare, 50) / im).toFixed(2)}x)`]);
   rows.push(["ctx.eval('1+1') with a 'stats' listener, median", `${us(pct(withStats, 50))} (${statsEvents} stats events)`]);
 
   // Stream batching: frames for 10,000 printed lines.

@@ -129,8 +129,7 @@ export class CellOutputWriter {
     this.buffered = undefined;
     this.lastStreamWrite = Date.now();
     const text = b.parts.length === 1 ? b.parts[0] : b.parts.join('');
-    this.flushPendingClear();
-    if (this.last?.stream === b.name) {
+    if (!this.clearPending && this.last?.stream === b.name) {
       this.track(this.out.appendOutputItems(streamItem(b.name, text), this.last.output));
       return;
     }
@@ -140,16 +139,14 @@ export class CellOutputWriter {
   /** display_data, or the cell's execute_result when `executionCount` is given. */
   display(data: MimeBundle, metadata: Record<string, unknown> = {}, displayId?: string, executionCount?: number): void {
     this.flushStream();
-    this.flushPendingClear();
     const output = displayOutput(data, metadata, executionCount);
+    this.append(output);   // first: a pending clear forgets the cell's displays
     if (displayId) this.displays.add(displayId, this.exec.cell, outputId(output));
-    this.append(output);
   }
 
   /** An output that is not a stream or display (errors, notices). */
   appendOutput(output: vscode.NotebookCellOutput): void {
     this.flushStream();
-    this.flushPendingClear();
     this.append(output);
   }
 
@@ -193,20 +190,29 @@ export class CellOutputWriter {
     }
   }
 
+  // A clear still pending goes with the write: one replaceOutput, not clearOutput then
+  // appendOutput (two output edits the workbench lays out one after the other).
   private append(output: vscode.NotebookCellOutput, stream?: 'stdout' | 'stderr'): void {
+    const replacing = this.clearPending;
+    if (replacing) this.forgetOutputs();
     this.last = { output, stream };
     this.own.set(outputId(output), output);
-    this.track(this.out.appendOutput(output));
+    this.track(replacing ? this.out.replaceOutput([output]) : this.out.appendOutput(output));
   }
 
   private clearNow(): void {
+    this.forgetOutputs();
+    this.track(this.out.clearOutput());
+  }
+
+  /** Forgets the cell's outputs so far (the next write replaces them, or clearNow clears them). */
+  private forgetOutputs(): void {
     this.clearPending = false;
     if (this.clearTimer) { clearTimeout(this.clearTimer); this.clearTimer = undefined; }
     this.streamBytes = 0;
     this.last = undefined;
     this.own.clear();
     this.displays.forgetCell(this.exec.cell);
-    this.track(this.out.clearOutput());
   }
 
   private flushPendingClear(): void {

@@ -9,10 +9,12 @@
 //            round trip (ctx.execute('1+1') on a Pool started in this process)
 // Each cell figure is then split (traced runs, PYCTX_TRACE=1) at the executeHandler and
 // exec.end, for pyctx and the floor: command -> handler, handler -> end, end -> summary.
-// The repeat cell is also timed against a second, Jupyter-shaped floor: a no-op that
-// also sets the execution order and marks its output an execute_result (the two
-// things VS Code must be told for a result Jupyter would save as `Out[n]`), so the
-// print shows how much of the gap is those messages and how much is pyctx.
+// The repeat and first cells are also timed against a second, Jupyter-shaped floor: a
+// no-op that also sets the execution order, marks its output an execute_result (the two
+// things VS Code must be told for a result Jupyter would save as `Out[n]`) and has an
+// interrupt handler (every Jupyter kernel's controller has one; VS Code then shows
+// Interrupt in the toolbar while a cell runs), so the print shows how much of the gap
+// is what any Jupyter kernel costs in VS Code and how much is pyctx.
 // PYCTX_BENCH_SHAPES=1 adds diagnostic controllers that make pyctx's sequence of
 // execution calls without pyctx (a delay between start and end, executionOrder, output
 // metadata), which showed that VS Code charges 30-45 ms for a cell shown as running.
@@ -102,7 +104,7 @@ const JUPYTER_FLOOR_ID = 'pyctx-bench-jupyter-floor';
 /** The repeat cell against the Jupyter-shaped floor: what pyctx adds beyond the messages any Jupyter result needs. */
 function jupyterRow(mine: number[], jupyter: number[], floor: number[]): string {
   const d = median(mine) - median(jupyter);
-  return `  ${'  vs a Jupyter-shaped floor (order + execute_result)'.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(jupyter)).padStart(7)} ${(d >= 0 ? '+' : '') + f1(d)}`
+  return `  ${'  vs a Jupyter-shaped floor'.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(jupyter)).padStart(7)} ${(d >= 0 ? '+' : '') + f1(d)}`
     + `   (that floor is ${(median(jupyter) - median(floor) >= 0 ? '+' : '') + f1(median(jupyter) - median(floor))} over the plain one; ${spread(jupyter)})`;
 }
 const spread = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return `p25 ${f1(s[Math.floor(s.length / 4)])}, p75 ${f1(s[Math.floor(3 * s.length / 4)])}`; };
@@ -125,8 +127,8 @@ suite('bench: editor latency against VS Code\'s floor', function () {
     const api = await pyctxApi();
     const noop = registerNoopController();
     const repeat = { pyctx: [] as number[], floor: [] as number[], jupyter: [] as number[] };
-    const jupyterFloor = registerShapeController(JUPYTER_FLOOR_ID, { order: true, meta: true });
-    const first = { pyctx: [] as number[], floor: [] as number[] };
+    const jupyterFloor = registerShapeController(JUPYTER_FLOOR_ID, { order: true, meta: true, interrupt: true });
+    const first = { pyctx: [] as number[], floor: [] as number[], jupyter: [] as number[] };
     const apiRuns = { pyctx: [] as number[], floor: [] as number[] };
     let pool: PoolClass | undefined;
     try {
@@ -152,6 +154,7 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       assertShows2(eds.jupyter, 0, 'Jupyter-shaped floor');
       console.log(header + '\n' + row('repeat 1+1 cell (execute -> executionSummary)', repeat.pyctx, repeat.floor, 5)
         + '\n' + jupyterRow(repeat.pyctx, repeat.jupyter, repeat.floor));
+      if (process.env.PYCTX_BENCH_RAW === '1') for (const who of ['pyctx', 'floor', 'jupyter'] as const) console.log(`  raw ${who}: ${repeat[who].map(f1).join(' ')}`);
 
       // ---- where a repeat cell's time goes: traced runs, split at the handler and exec.end ----
       const repeatPhases = newPhases();
@@ -169,13 +172,15 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       if (process.env.PYCTX_BENCH_SHAPES === '1') {
         const shapes: Record<string, Parameters<typeof registerShapeController>[1]> = {
           'order': { order: true }, 'meta': { meta: true }, 'delay4': { delayMs: 4 },
-          'deferStart+delay4': { deferStart: true, delayMs: 4 }, 'order+meta+deferStart+delay14': { order: true, meta: true, deferStart: true, delayMs: 14 },
+          'deferStart+delay4': { deferStart: true, delayMs: 4 }, 'order+meta+deferStart+delay5': { order: true, meta: true, deferStart: true, delayMs: 5 },
+          'interrupt+order+meta+deferStart+delay5': { interrupt: true, order: true, meta: true, deferStart: true, delayMs: 5 },
         };
-        const results: Record<string, number[]> = { floor: [] };
+        const results: Record<string, number[]> = { floor: [], pyctx: [] };
         const eds: Record<string, vscode.NotebookEditor> = {};
         const ctrls = Object.entries(shapes).map(([k, v]) => registerShapeController(`shape-${k}`, v));
         for (const k of Object.keys(shapes)) { eds[k] = await openWith(`lat-shape-${k}.ipynb`, ['1+1'], `shape-${k}`); results[k] = []; await timeCell(eds[k], 0); }
         eds.floor = edN;
+        eds.pyctx = edP;
         for (let i = 0; i < RUNS; i++) {
           for (const k of Object.keys(results)) {
             eds[k] = await bringToFront(eds[k]);
@@ -221,18 +226,19 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       console.log(row("executeCode('1+1') vs library ctx.execute", apiRuns.pyctx, apiRuns.floor, 1));
 
       // ---- first cell of a fresh notebook, warm pool -----------------------------------
+      const ids = { pyctx: CONTROLLER_ID, floor: NOOP_CONTROLLER_ID, jupyter: JUPYTER_FLOOR_ID };
+      const firstRotations = [['pyctx', 'floor', 'jupyter'], ['floor', 'jupyter', 'pyctx'], ['jupyter', 'pyctx', 'floor']] as const;
       for (let i = 0; i < RUNS; i++) {
-        const order: ('pyctx' | 'floor')[] = i % 2 ? ['floor', 'pyctx'] : ['pyctx', 'floor'];
-        for (const who of order) {
+        for (const who of firstRotations[i % 3]) {
           await warmPoolQuiet();
-          const ed = await openWith(`lat-first-${who}-${i}.ipynb`, ['1+1'], who === 'pyctx' ? CONTROLLER_ID : NOOP_CONTROLLER_ID);
+          const ed = await openWith(`lat-first-${who}-${i}.ipynb`, ['1+1'], ids[who]);
           await sleep(SETTLE_MS);
           first[who].push((await timeCell(ed, 0)).ms);
           assertShows2(ed, 0, who);
           await closeNotebook(ed.notebook);
         }
       }
-      console.log(row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30));
+      console.log(row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30) + '\n' + jupyterRow(first.pyctx, first.jupyter, first.floor));
       const firstPhases = newPhases();
       await withTraces(api, async traces => {
         for (let i = 0; i < Math.min(RUNS, 7); i++) {
@@ -260,10 +266,12 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       jupyterRow(repeat.pyctx, repeat.jupyter, repeat.floor),
       breakdown,
       row('first cell of a fresh notebook, warm pool', first.pyctx, first.floor, 30),
+      jupyterRow(first.pyctx, first.jupyter, first.floor),
       firstBreakdown,
       row("executeCode('1+1') vs library ctx.execute", apiRuns.pyctx, apiRuns.floor, 1),
       '  floor: a no-op NotebookController (one output, ends at once) for the cells; the library round trip for executeCode.',
-      '  Jupyter-shaped floor: the same no-op, also setting the execution order and marking the output an execute_result.',
+      '  Jupyter-shaped floor: the same no-op, also setting the execution order, marking the output an execute_result and',
+      '  having an interrupt handler (as every Jupyter kernel\'s controller does).',
     ].join('\n'));
     assert.equal(repeat.pyctx.length, RUNS);
   });

@@ -85,7 +85,7 @@ export const median = (xs: number[]): number => {
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /** Diagnostic controllers (PYCTX_BENCH_SHAPES=1): pyctx's sequence of execution calls, without pyctx. */
-export function registerShapeController(id: string, shape: { order?: boolean; delayMs?: number; deferStart?: boolean; meta?: boolean }): vscode.NotebookController {
+export function registerShapeController(id: string, shape: { order?: boolean; delayMs?: number; deferStart?: boolean; meta?: boolean; interrupt?: boolean }): vscode.NotebookController {
   const c = vscode.notebooks.createNotebookController(id, 'jupyter-notebook', `shape ${id}`, cells => {
     for (const cell of cells) {
       const exec = c.createNotebookCellExecution(cell);
@@ -103,5 +103,7 @@ export function registerShapeController(id: string, shape: { order?: boolean; de
   });
   c.supportedLanguages = ['python'];
   c.supportsExecutionOrder = true;
+  // A kernel that can be interrupted (every real one): VS Code shows Interrupt while a cell runs.
+  if (shape.interrupt) c.interruptHandler = () => undefined;
   return c;
 }
