@@ -135,15 +135,8 @@ export class PyctxClient extends PyctxApi {
           this.resetEmitter.fire({ reason: 'restarted' });
           // Not LanguageClient.restart(): it gives the shutdown 2 s, and when that times out
           // (workers slow to end on a loaded machine) it never starts again, leaving every
-          // request "Client is not running". A late old server still exits on its own: the
-          // exit notification follows its shutdown reply, and its exit handler kills its workers.
-          const old = this.serverProcess;
-          const stopped = await this.languageClient.stop(RESTART_STOP_TIMEOUT_MS).then(() => true, () => false);
-          // A shutdown that timed out leaves the old connection open: when that server
-          // finally exits, the LanguageClient takes its close for the new connection's,
-          // disposes the new one (every request in flight fails) and restarts again.
-          // So the old server is ended, and gone, before the new one starts.
-          if (!stopped && old) await endProcess(old);
+          // request "Client is not running".
+          await this.stopServer(RESTART_STOP_TIMEOUT_MS);
           await this.languageClient.start();
         } while (this.restartAgain);
       } finally {
@@ -174,7 +167,18 @@ export class PyctxClient extends PyctxApi {
   /** Graceful stop (server shutdown ends every worker); dispose() does the same without waiting. */
   async stop(): Promise<void> {
     for (const d of this.disposables.splice(0)) d.dispose();
-    await this.languageClient.stop(5000).catch(() => undefined);
+    await this.stopServer(5000);
+  }
+
+  // A shutdown that timed out leaves the old connection open: when that server finally
+  // exits, the LanguageClient (11.0) takes its close for the current connection's,
+  // disposes a newer one (every request in flight fails) and restarts again. So a server
+  // that did not stop in time is ended here (its exit handler kills its workers), and is
+  // gone before anything starts anew.
+  private async stopServer(timeoutMs: number): Promise<void> {
+    const old = this.isRunning ? this.serverProcess : undefined;
+    const stopped = await this.languageClient.stop(timeoutMs).then(() => true, () => false);
+    if (!stopped && old) await endProcess(old);
   }
 
   override dispose(): void {

@@ -1,9 +1,14 @@
-// How a dead worker is reported: the cause in plain words ("killed by SIGKILL",
-// "segmentation fault", "exit code 3", never "code null"), the notice on the cell
-// wrapped into short lines (the error renderer does not wrap), and a notification
-// naming the notebook with Restart and Show Output actions.
+// How a cell's run that failed outside the cell's own code is reported: a dead worker
+// (the cause in plain words: "killed by SIGKILL", "segmentation fault", "exit code 3",
+// never "code null"; the notice on the cell wrapped into short lines, since the error
+// renderer does not wrap; a notification naming the notebook with Restart and Show
+// Output actions), a context ended under the cell, and a request that failed before
+// producing a result (named like a Python exception, with the server's sentence).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { errorCode } from '../client';
+import type { ExecuteResult } from '../protocol/lsp';
+import { errorOutput } from './mime';
 
 const SIGNAL_WORDS: Record<string, string> = {
   SIGKILL: 'killed by SIGKILL',
@@ -56,4 +61,32 @@ export async function notifyCrash(notebook: vscode.NotebookDocument, cause: stri
     'Restart', 'Show Output');
   if (choice === 'Restart') await actions.restart();
   else if (choice === 'Show Output') actions.showOutput();
+}
+
+/**
+ * The "state lost" notice on the cell that was running: a worker that died
+ * (exit code / signal), or a context ended under the cell (restart, unbind).
+ */
+export function crashOutput(crash: NonNullable<ExecuteResult['crash']>, restartedHere: boolean): vscode.NotebookCellOutput {
+  if (restartedHere) {
+    return errorOutput('Restarted', 'The context was restarted while this cell ran; state lost.', []);
+  }
+  if (crash.exitCode === null && crash.signal === null) {
+    const text = `This cell was stopped: ${crash.message || 'its context ended'}; state lost. The next run starts a fresh context.`;
+    return errorOutput('ContextEnded', text, []);
+  }
+  const how = describeExit(crash.exitCode, crash.signal);
+  const text = wrapText(`The Python worker running this notebook died (${how}).\nNotebook state lost; the next run starts a fresh context.`);
+  // The pool's own message says "exited (code null, signal ...)": the cause above says it better.
+  const detail = crash.message && !/exited \(code [^)]*\)$/.test(crash.message) ? [crash.message] : [];
+  return errorOutput('WorkerCrashed', text, [`WorkerCrashed: ${text}`, ...detail]);
+}
+
+/** A request that failed before producing a result (no Python, pool exhausted, server gone). */
+export function requestErrorOutput(err: unknown): vscode.NotebookCellOutput {
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  // Named like a Python exception (no_workers_available → NoWorkersAvailable); the message says what to do.
+  const name = code ? code.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase()) : 'PyctxError';
+  return errorOutput(name, message, []);
 }

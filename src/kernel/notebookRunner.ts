@@ -13,7 +13,7 @@ import { CellOutputWriter, DisplayRegistry, outputId as outputIdOf } from './cel
 import { errorOutput } from './mime';
 import { CellTrace } from './trace';
 import { offerSelectEnvironment } from './environmentErrors';
-import { describeExit, notifyCrash, wrapText } from './crashReport';
+import { crashOutput, describeExit, notifyCrash, requestErrorOutput } from './crashReport';
 import { releasedNames } from './released';
 import { waitingText } from './waiting';
 
@@ -468,34 +468,6 @@ export class NotebookRunner implements vscode.Disposable {
     this.cancelPending();
     this.statusEmitter.dispose();
   }
-}
-
-/**
- * The "state lost" notice on the cell that was running: a worker that died
- * (exit code / signal), or a context ended under the cell (restart, unbind).
- */
-function crashOutput(crash: NonNullable<ExecuteResult['crash']>, restartedHere: boolean): vscode.NotebookCellOutput {
-  if (restartedHere) {
-    return errorOutput('Restarted', 'The context was restarted while this cell ran; state lost.', []);
-  }
-  if (crash.exitCode === null && crash.signal === null) {
-    const text = `This cell was stopped: ${crash.message || 'its context ended'}; state lost. The next run starts a fresh context.`;
-    return errorOutput('ContextEnded', text, []);
-  }
-  const how = describeExit(crash.exitCode, crash.signal);
-  const text = wrapText(`The Python worker running this notebook died (${how}).\nNotebook state lost; the next run starts a fresh context.`);
-  // The pool's own message says "exited (code null, signal ...)": the cause above says it better.
-  const detail = crash.message && !/exited \(code [^)]*\)$/.test(crash.message) ? [crash.message] : [];
-  return errorOutput('WorkerCrashed', text, [`WorkerCrashed: ${text}`, ...detail]);
-}
-
-/** A request that failed before producing a result (no Python, pool exhausted, server gone). */
-function requestErrorOutput(err: unknown): vscode.NotebookCellOutput {
-  const code = errorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
-  // Named like a Python exception (no_workers_available → NoWorkersAvailable); the message says what to do.
-  const name = code ? code.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase()) : 'PyctxError';
-  return errorOutput(name, message, []);
 }
 
 function readGraceSeconds(): number {

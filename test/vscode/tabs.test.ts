@@ -16,7 +16,9 @@ function tabOf(nb: vscode.NotebookDocument): vscode.Tab | undefined {
     .find(t => t.input instanceof vscode.TabInputNotebook && t.input.uri.toString() === nb.uri.toString());
 }
 
+/** Closes the notebook's tab, saved first (a dirty one would ask Save / Don't Save). */
 async function closeTab(nb: vscode.NotebookDocument): Promise<void> {
+  if (nb.isDirty) assert.ok(await nb.save(), 'saved');
   const tab = tabOf(nb);
   assert.ok(tab, `a tab shows ${nb.uri.path}`);
   await vscode.window.tabGroups.close(tab, true);
@@ -41,19 +43,25 @@ suite('kernel: workers follow tabs', function () {
     const nb = ed.notebook;
     const bound = async () => (await api.pool.sessions()).some(s => s.notebookUri === nb.uri.toString());
 
-    // Closed, then shown again before the grace period ends: same worker, same state.
-    await closeTab(nb);
-    assert.ok(!nb.isClosed, 'closing the tab leaves the document open');
-    await new Promise(r => setTimeout(r, (GRACE_S * 1000) / 3));
-    const again = await vscode.window.showNotebookDocument(nb);
-    await new Promise(r => setTimeout(r, GRACE_S * 1000 + 1500));
-    assert.ok(await bound(), 'still bound after the grace period: it was shown again in time');
-    assert.equal(textOf(await run(again, 1), 'text/plain'), `('yes', ${pid})`, describeNb(nb));
+    try {
+      // Closed, then shown again before the grace period ends: same worker, same state.
+      await closeTab(nb);
+      assert.ok(!nb.isClosed, 'closing the tab leaves the document open');
+      await new Promise(r => setTimeout(r, (GRACE_S * 1000) / 3));
+      const again = await vscode.window.showNotebookDocument(nb);
+      await new Promise(r => setTimeout(r, GRACE_S * 1000 + 1500));
+      assert.ok(await bound(), 'still bound after the grace period: it was shown again in time');
+      assert.equal(textOf(await run(again, 1), 'text/plain'), `('yes', ${pid})`, describeNb(nb));
 
-    // Closed for good: released after the grace period, although VS Code keeps the document.
-    await closeTab(nb);
-    assert.ok(await bound(), 'not released at once');
-    await waitFor('the worker to be released', async () => !(await bound()), (GRACE_S + 20) * 1000);
-    assert.ok(vscode.workspace.notebookDocuments.includes(nb), 'the document is still open: the tab path released it');
+      // Closed for good: released after the grace period, although VS Code keeps the document.
+      await closeTab(nb);
+      assert.ok(await bound(), 'not released at once');
+      await waitFor('the worker to be released', async () => !(await bound()), (GRACE_S + 20) * 1000);
+      assert.ok(vscode.workspace.notebookDocuments.includes(nb), 'the document is still open: the tab path released it');
+    } finally {
+      // Whatever failed above, the next suites start from a pool with this notebook released.
+      await closeAllEditors();
+      await waitFor('the notebook to be released', async () => !(await bound()), (GRACE_S + 20) * 1000).catch(() => undefined);
+    }
   });
 });
