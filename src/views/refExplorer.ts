@@ -134,8 +134,17 @@ export function createRefExplorer(model: RefModel): { api: RefExplorerApi; dispo
     if (vscode.window.activeNotebookEditor?.notebook.uri.toString() === uri) return;
     const doc = vscode.workspace.notebookDocuments.find(d => d.uri.toString() === uri);
     if (!doc) return;
-    const visible = vscode.window.visibleNotebookEditors.find(e => e.notebook === doc);
-    await vscode.window.showNotebookDocument(doc, { viewColumn: visible?.viewColumn, preserveFocus: true });
+    // Tried twice: a show can be cancelled by another editor change landing at the same
+    // moment (a reveal, a focus move), and the click must still take the user there.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const visible = vscode.window.visibleNotebookEditors.find(e => e.notebook === doc);
+      try {
+        await vscode.window.showNotebookDocument(doc, { viewColumn: visible?.viewColumn, preserveFocus: true });
+      } catch (err) {
+        console.warn(`pyctx: showing ${uri} failed: ${(err as Error)?.message ?? err}`);
+      }
+      if (vscode.window.activeNotebookEditor?.notebook.uri.toString() === uri || doc.isClosed) return;
+    }
   };
 
   // Ages ("bound 12s", "3m") re-render every few seconds while the view is visible; nothing is fetched.
