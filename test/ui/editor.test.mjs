@@ -5,6 +5,7 @@
 //  - kill -9 of an idle worker: a notification naming the notebook and the cause;
 //  - completion items carry kinds; signature help opens on `(`.
 // Screenshots of these states: PYCTX_UI_SHOTS=docs node --test test/ui/editor.test.mjs
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runAll, waitForIdle, waitForOutputs } from '../../scripts/vscode/ui.mjs';
@@ -39,8 +40,15 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
     await waitForOutputs(page, texts);
   };
 
+  // A failing step leaves a screenshot of the moment it failed (the run dir is kept).
+  let stepNo = 0;
   const step = (name, fn) => test(name, async () => {
-    try { await fn(w.page); } catch (e) { failed = true; throw e; }
+    const n = ++stepNo;
+    try { await fn(w.page); } catch (e) {
+      failed = true;
+      await w.page.screenshot({ path: path.join(w.runDir, `failed-step-${n}.png`) }).catch(() => undefined);
+      throw e;
+    }
   });
 
   step('Close → Don\'t Save releases the worker', async page => {
