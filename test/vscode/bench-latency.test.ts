@@ -16,8 +16,14 @@
 // Interrupt in the toolbar while a cell runs), so the print shows how much of the gap
 // is what any Jupyter kernel costs in VS Code and how much is pyctx.
 // PYCTX_BENCH_SHAPES=1 adds diagnostic controllers that make pyctx's sequence of
-// execution calls without pyctx (a delay between start and end, executionOrder, output
-// metadata), which showed that VS Code charges 30-45 ms for a cell shown as running.
+// execution calls without pyctx (Jupyter-shaped; the result after 5 ms or after a real
+// round trip through the server, the API's executeCode; the execution created in the
+// handler, as pyctx does, or only when the result is there), interleaved with pyctx
+// and the floor. They showed that VS Code charges 30-45 ms for a cell shown as running,
+// and that a no-op whose execution is created only at the end is ~10 ms faster than one
+// that creates it in the handler (pyctx itself, changed so, gained 5 ms in one A/B of
+// 101 runs and lost 11 in one of 61: not kept). PYCTX_BENCH_SHAPES=ab: only the
+// round-trip shape created at the end, pyctx and the floor (quicker, for more runs).
 // PYCTX_BENCH_LATENCY_RUNS=N changes the number of runs (default 21).
 import * as assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -169,12 +175,21 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       });
       breakdown = phaseRows("where a repeat cell's time goes", repeatPhases);
       console.log(breakdown);
-      if (process.env.PYCTX_BENCH_SHAPES === '1') {
+      if (process.env.PYCTX_BENCH_SHAPES === '1' || process.env.PYCTX_BENCH_SHAPES === 'ab') {
+        // Real round trips without pyctx's controller: through the server (the API's executeCode) and the library in this process.
+        const kernelP = (await api.getKernel(edP.notebook.uri))!;
+        const tokenP = new vscode.CancellationTokenSource().token;
+        const libS = createRequire(__filename)(path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'index.cjs')) as typeof import('../../src/pool');
+        const poolS = await libS.Pool.start({ python: (await api.pool.stats()).python, size: 1, warm: 1 });
+        const ctxS = await poolS.bind('new', { owner: 'bench-shapes' });
+        const viaApiS = async () => { for await (const o of kernelP.executeCode('1+1', tokenP)) void o; };
         const shapes: Record<string, Parameters<typeof registerShapeController>[1]> = {
-          'order': { order: true }, 'meta': { meta: true }, 'delay4': { delayMs: 4 },
-          'deferStart+delay4': { deferStart: true, delayMs: 4 }, 'order+meta+deferStart+delay5': { order: true, meta: true, deferStart: true, delayMs: 5 },
           'interrupt+order+meta+deferStart+delay5': { interrupt: true, order: true, meta: true, deferStart: true, delayMs: 5 },
+          'interrupt+order+meta+lazy+delay5': { interrupt: true, order: true, meta: true, lazyCreate: true, delayMs: 5 },
+          'interrupt+order+meta+lazy+api': { interrupt: true, order: true, meta: true, lazyCreate: true, work: viaApiS },
+          'interrupt+order+meta+deferStart+api': { interrupt: true, order: true, meta: true, deferStart: true, work: viaApiS },
         };
+        if (process.env.PYCTX_BENCH_SHAPES === 'ab') for (const k of Object.keys(shapes)) if (!k.endsWith('lazy+api')) delete shapes[k];
         const results: Record<string, number[]> = { floor: [], pyctx: [] };
         const eds: Record<string, vscode.NotebookEditor> = {};
         const ctrls = Object.entries(shapes).map(([k, v]) => registerShapeController(`shape-${k}`, v));
@@ -189,8 +204,8 @@ suite('bench: editor latency against VS Code\'s floor', function () {
           }
         }
         for (const [k, xs] of Object.entries(results)) if (xs.length) console.log(`  shape ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)})`);
-        const firsts: Record<string, number[]> = { floor: [] };
-        for (const k of Object.keys(shapes)) firsts[k] = [];
+        const firsts: Record<string, number[]> = SECTIONS && !SECTIONS.includes('first') ? {} : { floor: [] };
+        for (const k of Object.keys(shapes)) if (firsts.floor) firsts[k] = [];
         for (let i = 0; i < RUNS; i++) {
           for (const k of Object.keys(firsts)) {
             const ed = await openWith(`lat-shape-first-${k}-${i}.ipynb`, ['1+1'], k === 'floor' ? NOOP_CONTROLLER_ID : `shape-${k}`);
@@ -201,6 +216,7 @@ suite('bench: editor latency against VS Code\'s floor', function () {
         }
         for (const [k, xs] of Object.entries(firsts)) console.log(`  shape first ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)})`);
         ctrls.forEach(c => c.dispose());
+        await poolS.close();
       }
       if (SECTIONS && !SECTIONS.includes('api') && !SECTIONS.includes('first')) return;
 

@@ -3,6 +3,9 @@
 // mid-cell, sys.exit(), os._exit(), a segfault, closing the notebook mid-run, an
 // output flood; after each the notebook's next run works.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { closeAllEditors, outputItems, waitFor } from './support/notebook';
 import { STDERR, STDOUT, closeNotebook, describe as describeNb, errorOf, openCells, openWithKernel, pyctxApi, run, start, textOf, waitForStdout } from './support/kernel';
@@ -24,6 +27,22 @@ suite('kernel: faults', function () {
     await waitFor(`the loop to stop (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(1).executionSummary?.success === false, 20_000);
     assert.equal(errorOf(outputItems(ed.notebook.cellAt(1)))?.name, 'KeyboardInterrupt', describeNb(ed.notebook));
     assert.equal(textOf(await run(ed, 2), 'text/plain'), "'yes'", 'state survives an interrupt');
+  });
+
+  test('the toolbar\'s Interrupt in a cell\'s first moments (before it shows as running) stops it', async () => {
+    // A silent cell shows as queued for its first 100 ms (its execution is started at its
+    // first output or then, see CellOutputWriter's `fresh`); an Interrupt from the toolbar
+    // in that time must still reach the worker. The marker file says the cell runs.
+    const mark = path.join(os.tmpdir(), `pyctx-early-interrupt-${process.pid}-${Date.now()}`);
+    const ed = await openCells('early-interrupt.ipynb', ['kept = "yes"', `import time\nopen(${JSON.stringify(mark)}, "w").close()\ntime.sleep(60)`, 'kept']);
+    await run(ed, 0);
+    void start(ed, 1);
+    await waitFor('the cell to be in time.sleep', () => fs.existsSync(mark), 20_000, 2);
+    await vscode.commands.executeCommand('notebook.cancelExecution');
+    await waitFor(`the sleep to stop (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(1).executionSummary?.success === false, 20_000);
+    assert.equal(errorOf(outputItems(ed.notebook.cellAt(1)))?.name, 'KeyboardInterrupt', describeNb(ed.notebook));
+    assert.equal(textOf(await run(ed, 2), 'text/plain'), "'yes'", 'state survives the interrupt');
+    fs.rmSync(mark, { force: true });
   });
 
   test('restart clears state, recycles the worker and keeps outputs', async () => {
