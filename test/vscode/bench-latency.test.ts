@@ -21,8 +21,9 @@
 // handler, as pyctx does, or only when the result is there), interleaved with pyctx
 // and the floor. They showed that VS Code charges 30-45 ms for a cell shown as running,
 // and that a no-op whose execution is created only at the end is ~10 ms faster than one
-// that creates it in the handler (pyctx itself, changed so, gained 5 ms in one A/B of
-// 101 runs and lost 11 in one of 61: not kept). PYCTX_BENCH_SHAPES=ab: only the
+// that creates it in the handler. pyctx itself, changed so, gained 2.2-5.5 ms in three
+// A/Bs of 101 runs and lost 10.9 in one of 61: within this machine's noise, not kept.
+// PYCTX_BENCH_SHAPES=ab: only the
 // round-trip shape created at the end, pyctx and the floor (quicker, for more runs).
 // PYCTX_BENCH_LATENCY_RUNS=N changes the number of runs (default 21).
 import * as assert from 'node:assert/strict';
@@ -176,12 +177,9 @@ suite('bench: editor latency against VS Code\'s floor', function () {
       breakdown = phaseRows("where a repeat cell's time goes", repeatPhases);
       console.log(breakdown);
       if (process.env.PYCTX_BENCH_SHAPES === '1' || process.env.PYCTX_BENCH_SHAPES === 'ab') {
-        // Real round trips without pyctx's controller: through the server (the API's executeCode) and the library in this process.
+        // A real round trip without pyctx's controller: through the server (the API's executeCode on pyctx's bound notebook).
         const kernelP = (await api.getKernel(edP.notebook.uri))!;
         const tokenP = new vscode.CancellationTokenSource().token;
-        const libS = createRequire(__filename)(path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'index.cjs')) as typeof import('../../src/pool');
-        const poolS = await libS.Pool.start({ python: (await api.pool.stats()).python, size: 1, warm: 1 });
-        const ctxS = await poolS.bind('new', { owner: 'bench-shapes' });
         const viaApiS = async () => { for await (const o of kernelP.executeCode('1+1', tokenP)) void o; };
         const shapes: Record<string, Parameters<typeof registerShapeController>[1]> = {
           'interrupt+order+meta+deferStart+delay5': { interrupt: true, order: true, meta: true, deferStart: true, delayMs: 5 },
@@ -216,7 +214,6 @@ suite('bench: editor latency against VS Code\'s floor', function () {
         }
         for (const [k, xs] of Object.entries(firsts)) console.log(`  shape first ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)})`);
         ctrls.forEach(c => c.dispose());
-        await poolS.close();
       }
       if (SECTIONS && !SECTIONS.includes('api') && !SECTIONS.includes('first')) return;
 

@@ -34,15 +34,18 @@ suite('kernel: faults', function () {
     // first output or then, see CellOutputWriter's `fresh`); an Interrupt from the toolbar
     // in that time must still reach the worker. The marker file says the cell runs.
     const mark = path.join(os.tmpdir(), `pyctx-early-interrupt-${process.pid}-${Date.now()}`);
-    const ed = await openCells('early-interrupt.ipynb', ['kept = "yes"', `import time\nopen(${JSON.stringify(mark)}, "w").close()\ntime.sleep(60)`, 'kept']);
-    await run(ed, 0);
-    void start(ed, 1);
-    await waitFor('the cell to be in time.sleep', () => fs.existsSync(mark), 20_000, 2);
-    await vscode.commands.executeCommand('notebook.cancelExecution');
-    await waitFor(`the sleep to stop (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(1).executionSummary?.success === false, 20_000);
-    assert.equal(errorOf(outputItems(ed.notebook.cellAt(1)))?.name, 'KeyboardInterrupt', describeNb(ed.notebook));
-    assert.equal(textOf(await run(ed, 2), 'text/plain'), "'yes'", 'state survives the interrupt');
-    fs.rmSync(mark, { force: true });
+    try {
+      const ed = await openCells('early-interrupt.ipynb', ['kept = "yes"', `import time\nopen(${JSON.stringify(mark)}, "w").close()\ntime.sleep(60)`, 'kept']);
+      await run(ed, 0);
+      void start(ed, 1);
+      await waitFor('the cell to be in time.sleep', () => fs.existsSync(mark), 20_000, 2);
+      await vscode.commands.executeCommand('notebook.cancelExecution');
+      await waitFor(`the sleep to stop (${describeNb(ed.notebook)})`, () => ed.notebook.cellAt(1).executionSummary?.success === false, 20_000);
+      assert.equal(errorOf(outputItems(ed.notebook.cellAt(1)))?.name, 'KeyboardInterrupt', describeNb(ed.notebook));
+      assert.equal(textOf(await run(ed, 2), 'text/plain'), "'yes'", 'state survives the interrupt');
+    } finally {
+      fs.rmSync(mark, { force: true });
+    }
   });
 
   test('restart clears state, recycles the worker and keeps outputs', async () => {
