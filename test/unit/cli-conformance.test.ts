@@ -91,11 +91,11 @@ const nbconvertOut = (nb: string) => path.join(tmp.dir, 'nbconvert-out', nb);
  * the kernel's working directory is still the input's folder).
  */
 async function nbconvert(list: string[]): Promise<void> {
-  // Jupyter's own start can fail ("Kernel died before replying to kernel_info", or
-  // "Kernel didn't respond in 60 seconds", seen once in a CI run with nothing else
-  // running: jupyter_client picks the kernel's ports before the kernel binds them, and
-  // parallel kernels can race for one). That is the reference failing, not pyctx:
-  // the notebooks it did not write run again, twice at most.
+  // Jupyter's own start can fail: "Kernel died before replying to kernel_info"
+  // (jupyter_client picks the kernel's ports before the kernel binds them, and parallel
+  // kernels can race for one), or "Kernel didn't respond in 60 seconds" (seen once in a
+  // CI run with nothing else running; likely the same race). That is the reference
+  // failing, not pyctx: the notebooks it did not write run again, twice at most.
   for (let attempt = 0, todo = list; todo.length && attempt < 3; attempt++) {
     const err = await nbconvertOnce(todo);
     if (!err || !/Kernel died before replying to kernel_info|Kernel didn't respond in \d+ seconds/.test(err)) return;

@@ -23,8 +23,8 @@
 // and that a no-op whose execution is created only at the end is ~10 ms faster than one
 // that creates it in the handler. pyctx itself, changed so, gained 2.2-5.5 ms in three
 // A/Bs of 101 runs and lost 10.9 in one of 61: within this machine's noise, not kept.
-// PYCTX_BENCH_SHAPES=ab: only the
-// round-trip shape created at the end, pyctx and the floor (quicker, for more runs).
+// PYCTX_BENCH_SHAPES=ab: only the round-trip shape created at the end, pyctx and the
+// floor (quicker, for more runs).
 // PYCTX_BENCH_LATENCY_RUNS=N changes the number of runs (default 21).
 import * as assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -181,13 +181,14 @@ suite('bench: editor latency against VS Code\'s floor', function () {
         const kernelP = (await api.getKernel(edP.notebook.uri))!;
         const tokenP = new vscode.CancellationTokenSource().token;
         const viaApiS = async () => { for await (const o of kernelP.executeCode('1+1', tokenP)) void o; };
-        const shapes: Record<string, Parameters<typeof registerShapeController>[1]> = {
+        const closest = 'interrupt+order+meta+lazy+api';
+        const all: Record<string, Parameters<typeof registerShapeController>[1]> = {
           'interrupt+order+meta+deferStart+delay5': { interrupt: true, order: true, meta: true, deferStart: true, delayMs: 5 },
           'interrupt+order+meta+lazy+delay5': { interrupt: true, order: true, meta: true, lazyCreate: true, delayMs: 5 },
-          'interrupt+order+meta+lazy+api': { interrupt: true, order: true, meta: true, lazyCreate: true, work: viaApiS },
+          [closest]: { interrupt: true, order: true, meta: true, lazyCreate: true, work: viaApiS },
           'interrupt+order+meta+deferStart+api': { interrupt: true, order: true, meta: true, deferStart: true, work: viaApiS },
         };
-        if (process.env.PYCTX_BENCH_SHAPES === 'ab') for (const k of Object.keys(shapes)) if (!k.endsWith('lazy+api')) delete shapes[k];
+        const shapes = process.env.PYCTX_BENCH_SHAPES === 'ab' ? { [closest]: all[closest] } : all;
         const results: Record<string, number[]> = { floor: [], pyctx: [] };
         const eds: Record<string, vscode.NotebookEditor> = {};
         const ctrls = Object.entries(shapes).map(([k, v]) => registerShapeController(`shape-${k}`, v));
@@ -202,8 +203,8 @@ suite('bench: editor latency against VS Code\'s floor', function () {
           }
         }
         for (const [k, xs] of Object.entries(results)) if (xs.length) console.log(`  shape ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)})`);
-        const firsts: Record<string, number[]> = SECTIONS && !SECTIONS.includes('first') ? {} : { floor: [] };
-        for (const k of Object.keys(shapes)) if (firsts.floor) firsts[k] = [];
+        const firstKeys = SECTIONS && !SECTIONS.includes('first') ? [] : ['floor', ...Object.keys(shapes)];
+        const firsts: Record<string, number[]> = Object.fromEntries(firstKeys.map(k => [k, []]));
         for (let i = 0; i < RUNS; i++) {
           for (const k of Object.keys(firsts)) {
             const ed = await openWith(`lat-shape-first-${k}-${i}.ipynb`, ['1+1'], k === 'floor' ? NOOP_CONTROLLER_ID : `shape-${k}`);

@@ -86,24 +86,24 @@ export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /** Diagnostic controllers (PYCTX_BENCH_SHAPES=1): pyctx's sequence of execution calls, without pyctx. */
 export function registerShapeController(id: string, shape: { order?: boolean; delayMs?: number; deferStart?: boolean; meta?: boolean; interrupt?: boolean; lazyCreate?: boolean; work?: () => Promise<unknown> }): vscode.NotebookController {
+  const create = (cell: vscode.NotebookCell): vscode.NotebookCellExecution => {
+    const exec = c.createNotebookCellExecution(cell);
+    if (shape.order) exec.executionOrder = (exec.executionOrder ?? 0) + 1;
+    return exec;
+  };
+  const wait = shape.work ?? (shape.delayMs ? () => sleep(shape.delayMs!) : undefined);
   const c = vscode.notebooks.createNotebookController(id, 'jupyter-notebook', `shape ${id}`, async cells => {
     for (const cell of cells) {
       // lazyCreate: the execution is created only when the result is there (the handler's promise waits for it).
-      let exec = shape.lazyCreate ? undefined : c.createNotebookCellExecution(cell);
+      const early = shape.lazyCreate ? undefined : create(cell);
       const t = Date.now();
-      if (exec && !shape.deferStart) exec.start(t);
-      if (exec && shape.order) exec.executionOrder = (exec.executionOrder ?? 0) + 1;
-      const finish = () => {
-        if (!exec) {
-          exec = c.createNotebookCellExecution(cell);
-          if (shape.order) exec.executionOrder = (exec.executionOrder ?? 0) + 1;
-        }
-        if (shape.deferStart || shape.lazyCreate) exec.start(t);
-        const out = new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text('2', 'text/plain')], shape.meta ? { outputType: 'execute_result', executionCount: exec.executionOrder, metadata: {} } : undefined);
-        void exec.replaceOutput([out]);
-        exec.end(true, Date.now());
-      };
-      if (shape.work) { await shape.work(); finish(); } else if (shape.delayMs) await new Promise<void>(r => setTimeout(() => { finish(); r(); }, shape.delayMs)); else finish();
+      if (early && !shape.deferStart) early.start(t);
+      if (wait) await wait();
+      const exec = early ?? create(cell);
+      if (!early || shape.deferStart) exec.start(t);
+      const out = new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text('2', 'text/plain')], shape.meta ? { outputType: 'execute_result', executionCount: exec.executionOrder, metadata: {} } : undefined);
+      void exec.replaceOutput([out]);
+      exec.end(true, Date.now());
     }
   });
   c.supportedLanguages = ['python'];
