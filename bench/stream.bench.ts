@@ -4,8 +4,13 @@
 // buffered pipe read by this process (bench/stream-floor.py). Also shown: the same
 // floor with a line-buffered stream (one write per line, as a live stdout is).
 // Interleaved runs, medians; target: pool <= 1.3x the batch floor.
-import { spawn } from 'node:child_process';
+// On a machine with 2+ CPUs both writers (the pool's worker and the floor's script)
+// are pinned to the same CPU and this process (the reader) to another: this VM's two
+// CPUs differ in speed by up to 2x from minute to minute, and a writer that landed on
+// the slow one doubled its side of the ratio (floor 25 vs 50 ms in one run).
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Pool } from '../src/pool/index';
 
@@ -13,7 +18,7 @@ const LINES = 100_000;
 const RUNS = 11;
 const CODE = `for i in range(${LINES}):\n    print(i)`;
 
-function floorClient(python: string): { run: (mode: 'batch' | 'line') => Promise<number>; close: () => void } {
+function floorClient(python: string): { run: (mode: 'batch' | 'line') => Promise<number>; close: () => void; pid: number } {
   const child = spawn(python, [path.join(__dirname, 'stream-floor.py'), String(LINES)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let waiting: ((lines: number) => void) | null = null;
   let lines = 0;
@@ -24,8 +29,18 @@ function floorClient(python: string): { run: (mode: 'batch' | 'line') => Promise
   return {
     run: mode => new Promise(resolve => { waiting = resolve; child.stdin.write(`${mode}\n`); }),
     close: () => { child.stdin.end(); child.kill(); },
+    pid: child.pid!,
   };
 }
+
+/** Pins `pids` (all their threads) to one CPU; false when taskset is missing or fails. */
+function pin(cpu: number, ...pids: number[]): boolean {
+  try {
+    for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch { return false; }
+}
+const CPUS = availableParallelism();
 
 const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
@@ -34,6 +49,7 @@ async function measure(python: string, ipython: 'auto' | 'off'): Promise<void> {
   const pool = await Pool.start({ python, size: 1, warm: 1, ipython });
   const ctx = await pool.bind('new', { owner: 'bench' });
   const floor = floorClient(pool.python);
+  const pinned = CPUS >= 2 && pin(0, process.pid) && pin(1, ctx.pid, floor.pid);
   const samples = { pool: [] as number[], batch: [] as number[], line: [] as number[] };
   try {
     const viaPool = async () => {
@@ -58,7 +74,7 @@ async function measure(python: string, ipython: 'auto' | 'off'): Promise<void> {
   const p = median(samples.pool);
   const b = median(samples.batch);
   const shell = pool.shell === 'ipython' ? `IPython ${pool.ipythonVersion}` : 'the built-in layer';
-  console.log(`\n### ${python} -> ${pool.python} (codec ${pool.codec}, cells run by ${shell}); ${LINES.toLocaleString('en')} printed lines, ${RUNS} interleaved runs, medians`);
+  console.log(`\n### ${python} -> ${pool.python} (codec ${pool.codec}, cells run by ${shell}); ${LINES.toLocaleString('en')} printed lines, ${RUNS} interleaved runs, medians${pinned ? '; writers pinned to CPU 1, the reader to CPU 0' : ''}`);
   console.log(`pool ctx.execute (capture -> stream events)   ${ms(p)}`);
   console.log(`floor: bare pipe, 64 KiB batches             ${ms(b)}`);
   console.log(`  bare pipe, line-buffered (a write per line) ${ms(median(samples.line))}`);
