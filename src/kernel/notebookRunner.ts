@@ -9,7 +9,8 @@ import * as vscode from 'vscode';
 import type { KernelStatus } from '@vscode/jupyter-extension';
 import { errorCode, type PyctxClient } from '../client';
 import type { ExecuteResult, OutputPayload, SessionInfo, SessionLostParams, WaitingForWorkerParams } from '../protocol/lsp';
-import { CellOutputWriter, DisplayRegistry, outputId as outputIdOf } from './cellOutputs';
+import { CellOutputWriter, DisplayRegistry } from './cellOutputs';
+import { OutOfRunWrites, type OutOfRunHost } from './outOfRunWrites';
 import { errorOutput } from './mime';
 import { CellTrace } from './trace';
 import { offerSelectEnvironment } from './environmentErrors';
@@ -25,12 +26,6 @@ interface Task {
 
 interface Running { executionId: string; restarted: boolean; interruptedAt?: number }
 
-/** How a run ended, as its cell's executionSummary shows it (late appends keep it). */
-interface RunSummary { executionOrder?: number; startTime?: number; endTime?: number; success?: boolean }
-/** A cell run whose late output (printed after it ended) still goes to its cell. */
-interface RecentRun { cell: vscode.NotebookCell; done: Promise<void>; summary?: RunSummary }
-/** How many recent runs are remembered (the server tags late output with the last one). */
-const RECENT_RUNS = 16;
 /**
  * A cell shows as running (spinner, cleared outputs, as Jupyter clears at the start)
  * at its first output or after this long; a faster one goes from queued to done at once.
@@ -44,20 +39,17 @@ export function notebookCwd(notebook: vscode.NotebookDocument): string | undefin
   return folder?.uri.scheme === 'file' ? folder.uri.fsPath : undefined;
 }
 
-export class NotebookRunner implements vscode.Disposable {
+export class NotebookRunner implements vscode.Disposable, OutOfRunHost {
   private readonly queue: Task[] = [];
   private draining = false;
   private running: Running | undefined;
   private restarting: Promise<void> | undefined;
   private lastCount = 0;
-  private readonly recentRuns = new Map<string, RecentRun>();
-  /** Per cell: its newest run's executionId (older runs' late output is dropped). */
-  private readonly newestRun = new Map<vscode.NotebookCell, string>();
-  /** Per cell: late outputs not yet written, and the write in progress (serialized per cell). */
-  private readonly lateQueues = new Map<vscode.NotebookCell, { pending: OutputPayload[]; chain: Promise<void> }>();
   private statusValue: KernelStatus = 'unknown';
   private readonly statusEmitter = new vscode.EventEmitter<KernelStatus>();
   readonly displays = new DisplayRegistry();
+  /** Late output of ended runs and update_display of cells not running. */
+  private readonly outOfRun = new OutOfRunWrites(this);
   /** The output writer of the cell run in progress (it carries the "waiting for a free worker" notice). */
   private currentWriter: CellOutputWriter | undefined;
   /** An explicit bind is in flight (it may be waiting for a free worker). */
@@ -200,7 +192,7 @@ export class NotebookRunner implements vscode.Disposable {
     // exec.start() and the expected count wait for the first write (see CellOutputWriter's
     // `fresh`), with the real start time; each executionOrder assignment is a message to
     // the workbench of its own, so the reply's count is only set when it differs.
-    const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items), false, {
+    const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.outOfRun.updateOtherCell(c, id, items), false, {
       showAfterMs: SHOW_RUNNING_AFTER_MS,
       begin: () => {
         exec.start(startTime);
@@ -209,7 +201,7 @@ export class NotebookRunner implements vscode.Disposable {
       },
     });
     const executionId = randomUUID();
-    const ended = this.rememberRun(executionId, cell);
+    const ended = this.outOfRun.remember(executionId, cell);
     let ok = false;
     let cancelled = false;
     this.currentWriter = writer;
@@ -265,80 +257,13 @@ export class NotebookRunner implements vscode.Disposable {
     if (!ok) this.cancelPending();
   }
 
-  /** Remembers a cell run for its late output; call the returned function once the run's execution ended. */
-  private rememberRun(executionId: string, cell: vscode.NotebookCell): (summary: RunSummary) => void {
-    let resolveDone!: () => void;
-    const done = new Promise<void>(resolve => { resolveDone = resolve; });
-    const run: RecentRun = { cell, done };
-    // The summary is kept here because the cell's executionSummary only reflects the
-    // end once the workbench has applied it (a round trip after exec.end).
-    const ended = (summary: RunSummary): void => { run.summary = summary; resolveDone(); };
-    this.recentRuns.set(executionId, run);
-    this.newestRun.set(cell, executionId);
-    for (const id of this.recentRuns.keys()) {
-      if (this.recentRuns.size <= RECENT_RUNS) break;
-      const old = this.recentRuns.get(id);
-      this.recentRuns.delete(id);
-      if (old && this.newestRun.get(old.cell) === id) this.newestRun.delete(old.cell);
-    }
-    return ended;
-  }
-
   /**
    * Output printed after its cell ended (a thread, timer or child process of that
-   * cell): appended to the cell once its run's execution is over, by a short-lived
-   * execution that keeps the cell's order number, status and timing. Writes are
-   * serialized per cell and batched; output of a run the cell has since replaced
-   * (it runs or is queued again) is dropped. Never throws.
+   * cell): appended to the cell once its run's execution is over (outOfRunWrites.ts).
    */
-  onLateOutput(o: OutputPayload): void {
-    const run = this.recentRuns.get(o.executionId);
-    if (!run) return;
-    const cell = run.cell;
-    let q = this.lateQueues.get(cell);
-    if (!q) { q = { pending: [], chain: Promise.resolve() }; this.lateQueues.set(cell, q); }
-    const queue = q;
-    queue.pending.push(o);
-    if (queue.pending.length > 1) return;   // a write is already scheduled: it takes this one too
-    queue.chain = queue.chain
-      .then(async () => {
-        // The cell's newest run must have ended (its own execution owns the cell until then).
-        await this.recentRuns.get(this.newestRun.get(cell) ?? '')?.done;
-        const newest = this.newestRun.get(cell);
-        return this.appendLate(cell, queue.pending.splice(0).filter(p => p.executionId === newest), this.recentRuns.get(newest ?? '')?.summary);
-      })
-      .catch(() => undefined)
-      .finally(() => { if (queue.pending.length === 0 && this.lateQueues.get(cell) === queue) this.lateQueues.delete(cell); });
-  }
+  onLateOutput(o: OutputPayload): void { this.outOfRun.onLateOutput(o); }
 
-  private async appendLate(cell: vscode.NotebookCell, batch: OutputPayload[], run: RunSummary | undefined): Promise<void> {
-    const queuedAgain = this.queue.some(t => t.cell === cell);
-    if (!batch.length || queuedAgain || cell.index < 0 || this.notebook.isClosed) return;
-    const shown = cell.executionSummary;
-    const summary = run ?? { executionOrder: shown?.executionOrder, startTime: shown?.timing?.startTime, endTime: shown?.timing?.endTime, success: shown?.success };
-    const exec = this.controller.createNotebookCellExecution(cell);
-    try {
-      exec.executionOrder = summary.executionOrder;
-      exec.start(summary.startTime);
-      const writer = new CellOutputWriter(exec, this.displays, (c, id, items) => this.updateOtherCell(c, id, items), true);
-      for (const o of batch) writer.handle(o);
-      await writer.settled();
-    } finally {
-      exec.end(summary.success, summary.endTime);
-    }
-  }
-
-  /** update_display for an output in a cell that is not running: a short execution that keeps the cell's summary. */
-  private async updateOtherCell(cell: vscode.NotebookCell, outputId: string, items: vscode.NotebookCellOutputItem[]): Promise<void> {
-    const output = cell.outputs.find(o => outputIdOf(o) === outputId);
-    if (!output || this.queue.some(t => t.cell === cell)) return;
-    const summary = cell.executionSummary;
-    const exec = this.controller.createNotebookCellExecution(cell);
-    exec.executionOrder = summary?.executionOrder;
-    exec.start(summary?.timing?.startTime);
-    await exec.replaceOutputItems(items, output);
-    exec.end(summary?.success, summary?.timing?.endTime);
-  }
+  isQueued(cell: vscode.NotebookCell): boolean { return this.queue.some(t => t.cell === cell); }
 
   // ---- lifecycle -------------------------------------------------------------
 
