@@ -33,10 +33,10 @@ function floorClient(python: string): { run: (mode: 'batch' | 'line') => Promise
   };
 }
 
-/** Pins `pids` (all their threads) to one CPU; false when taskset is missing or fails. */
-function pin(cpu: number, ...pids: number[]): boolean {
+/** Pins `pids` (all their threads) to `cpus` (taskset's list: "1", "0-1"); false when taskset is missing or fails. */
+function pin(cpus: string, ...pids: number[]): boolean {
   try {
-    for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
     return true;
   } catch { return false; }
 }
@@ -49,7 +49,7 @@ async function measure(python: string, ipython: 'auto' | 'off'): Promise<void> {
   const pool = await Pool.start({ python, size: 1, warm: 1, ipython });
   const ctx = await pool.bind('new', { owner: 'bench' });
   const floor = floorClient(pool.python);
-  const pinned = CPUS >= 2 && pin(0, process.pid) && pin(1, ctx.pid, floor.pid);
+  const pinned = CPUS >= 2 && pin('0', process.pid) && pin('1', ctx.pid, floor.pid);
   const samples = { pool: [] as number[], batch: [] as number[], line: [] as number[] };
   try {
     const viaPool = async () => {
@@ -67,6 +67,7 @@ async function measure(python: string, ipython: 'auto' | 'off'): Promise<void> {
       }
     }
   } finally {
+    if (pinned) pin(`0-${CPUS - 1}`, process.pid);   // the next interpreter's workers start on any CPU
     floor.close();
     await ctx.unbind().catch(() => undefined);
     await pool.close();
