@@ -35,7 +35,7 @@ import type { TraceRecord } from '../../src/kernel/trace';
 import type { Pool as PoolClass } from '../../src/pool';
 import { CONTROLLER_ID, EXTENSION_ID, closeAllEditors, outputItems, waitFor } from './support/notebook';
 import { closeNotebook, pyctxApi, writeNotebook } from './support/kernel';
-import { NOOP_CONTROLLER_ID, bringToFront, noopTimes, registerShapeController, median, registerNoopController, selectController, sleep, timeCell } from './support/latency';
+import { NOOP_CONTROLLER_ID, bringToFront, noopTimes, registerShapeController, median, medianDiffInterval, registerNoopController, selectController, sleep, timeCell } from './support/latency';
 
 const RUNS = Math.max(1, Number(process.env.PYCTX_BENCH_LATENCY_RUNS || 21));
 const API_RUNS = Math.max(RUNS, 101);
@@ -120,7 +120,15 @@ function row(label: string, mine: number[], floor: number[], target: number, uni
   const d = median(mine) - median(floor);
   const verdict = d <= target ? 'met' : 'MISSED';
   return `  ${label.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(floor)).padStart(7)} ${(d >= 0 ? '+' : '') + f1(d)}`.padEnd(72)
-    + ` <= +${target} ${unit}: ${verdict}\n      (pyctx ${spread(mine)}; floor ${spread(floor)})`;
+    + ` <= +${target} ${unit}: ${verdict}\n      (pyctx ${spread(mine)}; floor ${spread(floor)}; ${interval(mine, floor, target)})`;
+}
+
+/** The difference's 95 % bootstrap interval, and whether it settles the verdict on this machine. */
+function interval(mine: number[], floor: number[], target: number): string {
+  const [lo, hi] = medianDiffInterval(mine, floor);
+  const sign = (x: number) => (x >= 0 ? '+' : '') + f1(x);
+  const settled = hi <= target ? 'met beyond noise' : lo > target ? 'missed beyond noise' : 'the target is inside it: this run cannot tell';
+  return `difference ${sign(lo)}..${sign(hi)} at 95 %, ${settled}`;
 }
 
 suite('bench: editor latency against VS Code\'s floor', function () {

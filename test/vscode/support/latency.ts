@@ -82,6 +82,25 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/**
+ * A bootstrap interval (95 % by default) for median(a) - median(b): both samples are
+ * resampled with replacement `iters` times. Seeded, so the same samples print the
+ * same interval. It says whether a difference is beyond this machine's noise.
+ */
+export function medianDiffInterval(a: number[], b: number[], level = 0.95, iters = 4000): [number, number] {
+  let seed = 0x9e3779b9;
+  const rand = () => {   // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const resample = (xs: number[]) => xs.map(() => xs[Math.floor(rand() * xs.length)]);
+  const diffs = Array.from({ length: iters }, () => median(resample(a)) - median(resample(b))).sort((x, y) => x - y);
+  const tail = (1 - level) / 2;
+  return [diffs[Math.floor(tail * iters)], diffs[Math.min(iters - 1, Math.floor((1 - tail) * iters))]];
+}
+
 export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /** Diagnostic controllers (PYCTX_BENCH_SHAPES=1): pyctx's sequence of execution calls, without pyctx. */
