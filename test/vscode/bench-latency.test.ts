@@ -123,11 +123,15 @@ function row(label: string, mine: number[], floor: number[], target: number, uni
     + ` <= +${target} ${unit}: ${verdict}\n      (pyctx ${spread(mine)}; floor ${spread(floor)}; ${interval(mine, floor, target)})`;
 }
 
-/** The difference's 95 % bootstrap interval, and whether it settles the verdict on this machine. */
+/**
+ * The difference's 95 % bootstrap interval, and whether it settles the verdict within this
+ * run. It does not cover drift between runs: on this VM the CPUs change speed for minutes at
+ * a time, and the first-cell difference moved from +27 to +63 ms between two 41/61-run runs.
+ */
 function interval(mine: number[], floor: number[], target: number): string {
   const [lo, hi] = medianDiffInterval(mine, floor);
   const sign = (x: number) => (x >= 0 ? '+' : '') + f1(x);
-  const settled = hi <= target ? 'met beyond noise' : lo > target ? 'missed beyond noise' : 'the target is inside it: this run cannot tell';
+  const settled = hi <= target ? "met beyond this run's noise" : lo > target ? "missed beyond this run's noise" : 'the target is inside it: this run cannot tell';
   return `difference ${sign(lo)}..${sign(hi)} at 95 %, ${settled}`;
 }
 

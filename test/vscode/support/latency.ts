@@ -85,7 +85,7 @@ export const median = (xs: number[]): number => {
 /**
  * A bootstrap interval (95 % by default) for median(a) - median(b): both samples are
  * resampled with replacement `iters` times. Seeded, so the same samples print the
- * same interval. It says whether a difference is beyond this machine's noise.
+ * same interval. It says whether a difference is beyond the noise within one run.
  */
 export function medianDiffInterval(a: number[], b: number[], level = 0.95, iters = 4000): [number, number] {
   let seed = 0x9e3779b9;
