@@ -216,8 +216,12 @@ suite('bench: editor latency against VS Code\'s floor', function () {
         }
         for (const [k, xs] of Object.entries(results)) {
           if (!xs.length) continue;
-          const [lo, hi] = k === 'pyctx' ? [0, 0] : medianDiffInterval(results.pyctx, xs);
-          console.log(`  shape ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)}${k === 'pyctx' ? '' : `; pyctx minus this: ${f1(median(results.pyctx) - median(xs))}, ${f1(lo)}..${f1(hi)} at 95 %`})`);
+          let vsPyctx = '';
+          if (k !== 'pyctx') {
+            const [lo, hi] = medianDiffInterval(results.pyctx, xs);
+            vsPyctx = `; pyctx minus this: ${f1(median(results.pyctx) - median(xs))}, ${f1(lo)}..${f1(hi)} at 95 %`;
+          }
+          console.log(`  shape ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)}${vsPyctx})`);
         }
         const firstKeys = SECTIONS && !SECTIONS.includes('first') ? [] : ['floor', ...Object.keys(shapes)];
         const firsts: Record<string, number[]> = Object.fromEntries(firstKeys.map(k => [k, []]));
