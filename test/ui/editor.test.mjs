@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runAll, waitForIdle, waitForOutputs } from '../../scripts/vscode/ui.mjs';
-import { answerDialog, closeActiveTab, notebook, openNotebook, poolItem, runCommand, screenshot, startWindow, toast, waitForPool } from './support.mjs';
+import { answerDialog, clickAndAnswer, closeActiveTab, notebook, openNotebook, poolItem, runCommand, screenshot, startWindow, toast, waitForPool } from './support.mjs';
 
 const GRACE_S = 5;
 let w;
@@ -86,13 +86,11 @@ describe('editor UI: workers follow tabs, state loss is asked, crashes are repor
     await openAndRun(page, 'a.ipynb', ['ran a']);
     await waitForPool(page, /^1\/4/);
     const unbind = page.locator('.notebook-toolbar-container >> visible=true').locator('.action-label[aria-label^="Unbind"]').first();
-    await unbind.click();
-    const text = await answerDialog(page, 'Unbind a.ipynb?', 'Cancel', 'confirm-unbind.png');
+    const text = await clickAndAnswer(page, unbind, 'Unbind a.ipynb?', 'Cancel', 'confirm-unbind.png');
     assert.match(text, /variables are lost/);
     assert.match(text, /Don't Ask Again/);
     await waitForPool(page, /^1\/4/);
-    await unbind.click();
-    await answerDialog(page, 'Unbind a.ipynb?', 'Unbind');
+    await clickAndAnswer(page, unbind, 'Unbind a.ipynb?', 'Unbind');
     await waitForPool(page, /^0\/4/);
   });
 
