@@ -142,9 +142,12 @@ export async function runCommand(page, title) {
   await page.keyboard.press('Enter');
 }
 
+/** The modal dialog showing `text`. */
+const dialogShowing = (page, text) => page.locator('.monaco-dialog-box', { hasText: text }).first();
+
 /** Clicks a button of the modal dialog showing `text`; returns the dialog's text. */
 export async function answerDialog(page, text, button, shot) {
-  const dialog = page.locator('.monaco-dialog-box', { hasText: text }).first();
+  const dialog = dialogShowing(page, text);
   await dialog.waitFor({ timeout: 30_000 });
   const shown = await dialog.innerText();
   if (shot) await screenshot(page, shot);
@@ -160,9 +163,8 @@ export async function answerDialog(page, text, button, shot) {
  * command left no trace; cause unknown), while the same click passed in every other run.
  */
 export async function clickAndAnswer(page, target, text, button, shot) {
-  const dialog = page.locator('.monaco-dialog-box', { hasText: text }).first();
   await target.click();
-  if (!await dialog.waitFor({ timeout: 10_000 }).then(() => true, () => false)) {
+  if (!await dialogShowing(page, text).waitFor({ timeout: 10_000 }).then(() => true, () => false)) {
     console.log(`ui: no "${text}" dialog 10 s after the click: clicking again`);
     // A dialog that was only slow blocks this click; then the click gives up and the dialog is answered.
     await target.click({ timeout: 5_000 }).catch(() => undefined);

@@ -78,7 +78,7 @@ async function timeSplit(who: Who, ed: vscode.NotebookEditor, traces: TraceRecor
 function phaseRows(title: string, p: Phases): string {
   const one = (label: string, k: number) => {
     const d = median(p.pyctx[k]) - median(p.floor[k]);
-    return `  ${label.padEnd(44)} ${f1(median(p.pyctx[k])).padStart(7)} ${f1(median(p.floor[k])).padStart(7)} ${d >= 0 ? '+' : ''}${f1(d)}`;
+    return `  ${label.padEnd(44)} ${f1(median(p.pyctx[k])).padStart(7)} ${f1(median(p.floor[k])).padStart(7)} ${signed(d)}`;
   };
   return [`  ${title} (traced runs, medians):`, one('  execute command -> executeHandler', 0), one('  executeHandler -> exec.end', 1), one('  exec.end -> executionSummary', 2)].join('\n');
 }
@@ -106,20 +106,22 @@ async function warmPoolQuiet(): Promise<void> {
 }
 
 const f1 = (x: number) => x.toFixed(1);
+/** A difference with its sign: +3.1, -0.6. */
+const signed = (x: number) => (x >= 0 ? '+' : '') + f1(x);
 const JUPYTER_FLOOR_ID = 'pyctx-bench-jupyter-floor';
 
 /** The repeat cell against the Jupyter-shaped floor: what pyctx adds beyond the messages any Jupyter result needs. */
 function jupyterRow(mine: number[], jupyter: number[], floor: number[]): string {
   const d = median(mine) - median(jupyter);
-  return `  ${'  vs a Jupyter-shaped floor'.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(jupyter)).padStart(7)} ${(d >= 0 ? '+' : '') + f1(d)}`
-    + `   (that floor is ${(median(jupyter) - median(floor) >= 0 ? '+' : '') + f1(median(jupyter) - median(floor))} over the plain one; ${spread(jupyter)})`;
+  return `  ${'  vs a Jupyter-shaped floor'.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(jupyter)).padStart(7)} ${signed(d)}`
+    + `   (that floor is ${signed(median(jupyter) - median(floor))} over the plain one; ${spread(jupyter)})`;
 }
 const spread = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return `p25 ${f1(s[Math.floor(s.length / 4)])}, p75 ${f1(s[Math.floor(3 * s.length / 4)])}`; };
 
 function row(label: string, mine: number[], floor: number[], target: number, unit = 'ms'): string {
   const d = median(mine) - median(floor);
   const verdict = d <= target ? 'met' : 'MISSED';
-  return `  ${label.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(floor)).padStart(7)} ${(d >= 0 ? '+' : '') + f1(d)}`.padEnd(72)
+  return `  ${label.padEnd(44)} ${f1(median(mine)).padStart(7)} ${f1(median(floor)).padStart(7)} ${signed(d)}`.padEnd(72)
     + ` <= +${target} ${unit}: ${verdict}\n      (pyctx ${spread(mine)}; floor ${spread(floor)}; ${interval(mine, floor, target)})`;
 }
 
@@ -130,9 +132,8 @@ function row(label: string, mine: number[], floor: number[], target: number, uni
  */
 function interval(mine: number[], floor: number[], target: number): string {
   const [lo, hi] = medianDiffInterval(mine, floor);
-  const sign = (x: number) => (x >= 0 ? '+' : '') + f1(x);
   const settled = hi <= target ? "met beyond this run's noise" : lo > target ? "missed beyond this run's noise" : 'the target is inside it: this run cannot tell';
-  return `difference ${sign(lo)}..${sign(hi)} at 95 %, ${settled}`;
+  return `difference ${signed(lo)}..${signed(hi)} at 95 %, ${settled}`;
 }
 
 suite('bench: editor latency against VS Code\'s floor', function () {
@@ -219,7 +220,7 @@ suite('bench: editor latency against VS Code\'s floor', function () {
           let vsPyctx = '';
           if (k !== 'pyctx') {
             const [lo, hi] = medianDiffInterval(results.pyctx, xs);
-            vsPyctx = `; pyctx minus this: ${f1(median(results.pyctx) - median(xs))}, ${f1(lo)}..${f1(hi)} at 95 %`;
+            vsPyctx = `; pyctx minus this: ${signed(median(results.pyctx) - median(xs))}, ${signed(lo)}..${signed(hi)} at 95 %`;
           }
           console.log(`  shape ${k.padEnd(24)} ${f1(median(xs))}  (${spread(xs)}${vsPyctx})`);
         }
